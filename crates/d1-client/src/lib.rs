@@ -1,0 +1,1 @@
+//! Thales D1 client for INSTANT card orders.

@@ -1,0 +1,1 @@
+//! A local, faithful stand-in for the Thales D1 API.

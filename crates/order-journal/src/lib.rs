@@ -1,0 +1,1 @@
+//! The order journal: one SQLite row per order and its status history.
