@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the real app binary and drives it through WebDriver (tauri-driver +
+# WebKitWebDriver) on a virtual X display, with a real unlocked keyring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -p issuance-desk --locked
+export ISSUANCE_DESK_BINARY="$PWD/target/debug/issuance-desk"
+exec scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1920x1080x24" \
+  cargo test -p desk-e2e --locked -- --test-threads=1

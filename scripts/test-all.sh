@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of Issuance Desk, in order, and prints a summary.
+# Installs what is missing first (apt packages, npm packages, tauri-driver).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+scripts/setup.sh --with-test-tools || { echo "setup failed"; exit 1; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+names=()
+results=()
+durations=()
+failed=0
+
+step() {
+  local name=$1
+  shift
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then results+=("ok"); else results+=("FAILED"); failed=$((failed + 1)); fi
+  names+=("$name")
+  durations+=("$((SECONDS - start))")
+}
+
+step "UI build" npm --prefix ui run build
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "crate tests" scripts/with-keyring.sh cargo test --workspace --locked --exclude desk-e2e
+step "svelte-check" npm --prefix ui run check
+step "UI lint" npm --prefix ui run lint
+step "UI tests (vitest)" npm --prefix ui test
+step "end-to-end (WebDriver, Xvfb)" scripts/e2e.sh
+
+printf '\n\033[1mSummary\033[0m\n'
+for i in "${!names[@]}"; do
+  printf '  %-32s %-7s %4ss\n' "${names[$i]}" "${results[$i]}" "${durations[$i]}"
+done
+printf '  total %ss\n' "$SECONDS"
+echo "steps: $(( ${#names[@]} - failed )) passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,15 @@
+fn main() {
+    // Declaring the app's commands makes each one need an explicit permission in a
+    // capability: the window gets exactly what `capabilities/main-window.json` lists.
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(issuance_desk_commands()));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build script failed: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Every command the shell exposes. Keep in step with `src/ipc.rs`.
+fn issuance_desk_commands() -> &'static [&'static str] {
+    &["app_info"]
+}

@@ -1,0 +1,3 @@
+//! One module per domain; each command unpacks state and calls the core.
+
+pub mod app;

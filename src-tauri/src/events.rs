@@ -1,0 +1,33 @@
+//! Typed events between the window and the shell.
+
+use serde::{Deserialize, Serialize};
+use tauri::AppHandle;
+use tauri_specta::Event;
+
+use crate::state::AppState;
+
+/// Emitted by the UI once the first screen is interactive.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct UiReady;
+
+/// Where the start-up benchmark wants to learn the moment the UI became ready
+/// (nanoseconds since the Unix epoch, written once).
+const READY_FILE_VAR: &str = "ISSUANCE_DESK_READY_FILE";
+
+pub fn listen(app: &AppHandle, state: AppState) {
+    UiReady::listen(app, move |_| {
+        let Some(after) = state.mark_ui_ready() else {
+            return;
+        };
+        tracing::info!(elapsed_ms = after.as_millis() as u64, "ui ready");
+        if let Some(path) = std::env::var_os(READY_FILE_VAR) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            if let Err(error) = std::fs::write(&path, now.to_string()) {
+                tracing::warn!(%error, "could not write the ready file");
+            }
+        }
+    });
+}

@@ -1,0 +1,31 @@
+//! The typed IPC surface: every command and event, and the TypeScript bindings
+//! generated from them (`ui/src/ipc/bindings.ts`, committed and drift-checked).
+
+use std::path::{Path, PathBuf};
+
+use specta_typescript::Typescript;
+use tauri_specta::{collect_commands, collect_events};
+
+use crate::commands;
+use crate::events::UiReady;
+
+pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(collect_commands![commands::app::app_info])
+        .events(collect_events![UiReady])
+}
+
+/// The committed bindings file.
+pub fn bindings_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.ts")
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), String> {
+    builder()
+        .export(
+            Typescript::default().header("// Generated from the Rust commands by tauri-specta. Do not edit.\n// Regenerate: UPDATE_BINDINGS=1 cargo test -p issuance-desk --test bindings\n"),
+            path,
+        )
+        .map_err(|error| error.to_string())
+}

@@ -1,0 +1,47 @@
+//! The Issuance Desk shell: builds the Tauri app, manages state and exposes the
+//! typed commands. The work itself lives in the Tauri-free crates under `crates/`.
+
+mod commands;
+mod environment;
+mod error;
+mod events;
+pub mod ipc;
+mod logging;
+mod state;
+
+use std::time::Instant;
+
+pub use environment::Environment;
+pub use error::{ErrorKind, IpcError};
+
+use state::AppState;
+
+/// Why the app could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the window system could not start the app: {0}")]
+    Tauri(#[from] tauri::Error),
+}
+
+/// Starts the app and blocks until its last window closes.
+pub fn run(started: Instant) -> Result<(), StartError> {
+    logging::init();
+    let ipc = ipc::builder();
+    let mut context = tauri::generate_context!();
+    if cfg!(debug_assertions) {
+        // Development builds get their own identifier, so their data directory and
+        // keychain entries never touch a real profile's.
+        context.config_mut().identifier = format!("{}.dev", context.config().identifier);
+    }
+    tauri::Builder::default()
+        .invoke_handler(ipc.invoke_handler())
+        .setup(move |app| {
+            ipc.mount_events(app);
+            let state = AppState::new(Environment::Training, started);
+            events::listen(app.handle(), state.clone());
+            tauri::Manager::manage(app, state);
+            Ok(())
+        })
+        .run(context)?;
+    Ok(())
+}
