@@ -1,0 +1,244 @@
+//! Opening the database, migrations and the internal connection pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{JournalError, Result};
+use crate::types::Timestamp;
+
+/// Embedded, numbered migrations. Append only: never edit a released one.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+
+/// How long a connection waits for a lock held by another connection or process.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read connections kept open for reuse (file databases only).
+const MAX_IDLE_READERS: usize = 4;
+
+/// Where "now" comes from. Tests and the benchmark inject a fixed or stepped clock.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The order journal. Cheap to clone; all clones share one writer connection and a small pool
+/// of read connections, and synchronize themselves (do not wrap it in a Mutex).
+///
+/// The API is synchronous: from async code call it inside `tokio::task::spawn_blocking`.
+#[derive(Clone)]
+pub struct Journal {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) clock: Clock,
+}
+
+pub(crate) struct Inner {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a half-written transaction behind (rusqlite
+    // rolls back on drop), so a poisoned lock is safe to keep using.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal file, switches it to WAL and applies pending
+    /// migrations. The parent folder must exist.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |source| JournalError::Open {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        configure(&conn, true).map_err(open_err)?;
+        migrate(&mut conn)?;
+        Ok(Self::from_parts(conn, Some(path)))
+    }
+
+    /// A private in-memory journal (tests, training mode without a profile). Reads and writes
+    /// share one connection.
+    pub fn open_in_memory() -> Result<Self> {
+        let path = PathBuf::from(":memory:");
+        let mut conn = Connection::open_in_memory().map_err(|source| JournalError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        configure(&conn, false).map_err(|source| JournalError::Open { path, source })?;
+        migrate(&mut conn)?;
+        Ok(Self::from_parts(conn, None))
+    }
+
+    fn from_parts(conn: Connection, path: Option<PathBuf>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(conn),
+                readers: Mutex::new(Vec::new()),
+                path,
+            }),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    /// Replaces the clock (tests, benchmarks, replay). Applies to this handle and its clones made
+    /// afterwards.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The database file, or `None` for an in-memory journal.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Runs `f` on the writer connection (exclusive).
+    pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = lock(&self.inner.writer);
+        f(&mut guard)
+    }
+
+    /// Runs `f` on a read connection (file databases), or on the writer (in memory).
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let Some(path) = &self.inner.path else {
+            let guard = lock(&self.inner.writer);
+            return f(&guard);
+        };
+        let pooled = lock(&self.inner.readers).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_reader(path)?,
+        };
+        let out = f(&conn);
+        let mut idle = lock(&self.inner.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` and `foreign_key_check`; `Ok(vec![])` means healthy,
+    /// otherwise the problems SQLite lists.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.with_writer(|c| {
+            let mut problems = Vec::new();
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                let row = row?;
+                if row != "ok" {
+                    problems.push(row);
+                }
+            }
+            let mut st = c.prepare("PRAGMA foreign_key_check")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                problems.push(format!("foreign key violation in {}", row?));
+            }
+            Ok(problems)
+        })
+    }
+
+    /// Highest applied schema version.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with_writer(|c| Ok(current_version(c)?))
+    }
+
+    /// Lets SQLite refresh its planner statistics (cheap; run at start and after pruning).
+    pub fn optimize(&self) -> Result<()> {
+        self.with_writer(|c| Ok(c.execute_batch("PRAGMA optimize")?))
+    }
+}
+
+fn configure(conn: &Connection, file: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    if file {
+        // WAL: readers never block the writer; FULL: a commit is on disk when it returns
+        // (record_intent must survive power loss, not only a crash).
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(journal_mode = %mode, "order journal is not in WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    // Deleted rows are zeroed, so pruned orders do not linger in free pages.
+    conn.pragma_update(None, "secure_delete", true)?;
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    Ok(conn)
+}
+
+fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )
+}
+
+pub(crate) fn known_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         ) STRICT",
+    )?;
+    let found = current_version(&tx)?;
+    let known = known_version();
+    if found > known {
+        return Err(JournalError::NewerSchema { found, known });
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, name, Timestamp::now().as_millis()],
+        )?;
+        tracing::info!(version, name, "order journal migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+use crate::types::OrderState;
+
+/// Everything the journal can refuse or fail at. Messages are written for people and never
+/// contain the value of a rejected input (it could be card data typed in the wrong box).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The database file could not be opened or prepared (permissions, disk full, not SQLite).
+    #[error(
+        "the order journal at {path} could not be opened: {source}. Check that the folder exists, \
+         is writable and that the file is not damaged"
+    )]
+    Open {
+        /// The path that was tried.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The file was written by a newer build; opening it could damage it.
+    #[error(
+        "the order journal was written by a newer version of Issuance Desk (schema {found}, this \
+         version knows up to {known}); install the newer version"
+    )]
+    NewerSchema {
+        /// Highest schema version found in the file.
+        found: i64,
+        /// Highest schema version this build knows.
+        known: i64,
+    },
+
+    /// An input to a write was refused. The value itself is never repeated.
+    #[error("{field} was refused: {reason}")]
+    InvalidInput {
+        /// Which field.
+        field: &'static str,
+        /// Why, in plain words.
+        reason: &'static str,
+    },
+
+    /// A query parameter was refused.
+    #[error("the order search was refused: {0}")]
+    InvalidQuery(String),
+
+    /// No order with this card id.
+    #[error("no order with card id {card_id} in the journal")]
+    NotFound {
+        /// The card id that was looked up.
+        card_id: String,
+    },
+
+    /// `record_intent` was called twice for the same card id.
+    #[error(
+        "an order with card id {card_id} is already in the journal; every order needs a new card id"
+    )]
+    DuplicateCardId {
+        /// The duplicate card id.
+        card_id: String,
+    },
+
+    /// The requested state change is not allowed from the order's current state.
+    #[error("order {card_id} cannot go from {from} to {to}: {hint}")]
+    InvalidTransition {
+        /// The order.
+        card_id: String,
+        /// Its current state.
+        from: OrderState,
+        /// The refused target state.
+        to: OrderState,
+        /// What the caller should do instead.
+        hint: &'static str,
+    },
+
+    /// `record_accepted` with an operation id different from the one already recorded.
+    #[error(
+        "order {card_id} already has another D1 operation id recorded; the journal keeps the first \
+         one"
+    )]
+    OperationIdMismatch {
+        /// The order.
+        card_id: String,
+    },
+
+    /// Writing the CSV export failed (the destination, not the journal).
+    #[error("the export could not be written: {0}")]
+    Export(String),
+
+    /// A stored value could not be read back (damaged or hand-edited database).
+    #[error("the order journal holds an unreadable value in {column}; run an integrity check")]
+    Corrupt {
+        /// Which column.
+        column: &'static str,
+    },
+
+    /// Any other SQLite failure (disk full, I/O error, database locked for too long).
+    #[error("the order journal could not be read or written: {0}")]
+    Storage(#[from] rusqlite::Error),
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = JournalError> = std::result::Result<T, E>;

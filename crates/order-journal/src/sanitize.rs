@@ -1,0 +1,229 @@
+//! Defences that keep card numbers out of the journal even when a caller makes a mistake.
+//!
+//! * Identifier fields are validated and refused when they contain something shaped like a PAN
+//!   (13–19 consecutive digits passing the Luhn check). The error never repeats the value.
+//! * Free-text fields (D1 status, reason, error code and message, details) are scrubbed: any run of
+//!   12 or more digits — also when written in groups separated by single spaces, dashes or dots —
+//!   is replaced by [`REMOVED`]; control characters become spaces; the length is capped.
+
+use crate::error::{JournalError, Result};
+
+/// What replaces a long digit run in free text.
+pub const REMOVED: &str = "[number removed]";
+
+/// Digit runs this long or longer are removed from free text.
+pub const MIN_REMOVED_DIGITS: usize = 12;
+
+/// Maximum stored length (characters) of an error message or history detail.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+/// Maximum stored length (characters) of a D1 status or error code.
+pub const MAX_CODE_CHARS: usize = 100;
+
+/// D1 identifiers: `^[A-Za-z0-9_-]{1,64}$`, and nothing PAN-shaped.
+pub(crate) fn check_d1_id(field: &'static str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(invalid(field, "it is empty"));
+    }
+    if value.len() > 64 {
+        return Err(invalid(field, "it is longer than 64 characters"));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(invalid(
+            field,
+            "only letters A-Z, digits, '_' and '-' are allowed",
+        ));
+    }
+    if has_pan_shaped_run(value, false) {
+        return Err(invalid(field, "it looks like a card number"));
+    }
+    Ok(())
+}
+
+/// Configuration labels and the operator name: 1..=max printable characters, nothing PAN-shaped.
+pub(crate) fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "it is empty"));
+    }
+    if value.chars().count() > max_chars {
+        return Err(invalid(field, "it is too long"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(field, "it contains control characters"));
+    }
+    if has_pan_shaped_run(value, true) {
+        return Err(invalid(field, "it looks like a card number"));
+    }
+    Ok(())
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> JournalError {
+    JournalError::InvalidInput { field, reason }
+}
+
+/// Collects digit runs; with `separators`, single ' ', '-' or '.' between digits continue a run
+/// (unless the run starts right after a letter).
+fn digit_runs(s: &str, separators: bool) -> Vec<(usize, usize, String)> {
+    let bytes = s.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        // Groups glued to a letter ("a716-4466…" in a UUID) are not joined across separators.
+        let join = separators && (start == 0 || !bytes[start - 1].is_ascii_alphabetic());
+        let mut digits = String::new();
+        let mut end = i;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_digit() {
+                digits.push(char::from(b));
+                i += 1;
+                end = i;
+            } else if join
+                && matches!(b, b' ' | b'-' | b'.')
+                && i + 1 < bytes.len()
+                && bytes[i + 1].is_ascii_digit()
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        runs.push((start, end, digits));
+        i = end.max(start + 1);
+    }
+    runs
+}
+
+fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, c) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(c - b'0');
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// True when `s` holds 13–19 digits in a run that passes the Luhn check.
+pub(crate) fn has_pan_shaped_run(s: &str, separators: bool) -> bool {
+    digit_runs(s, separators)
+        .iter()
+        .any(|(_, _, d)| (13..=19).contains(&d.len()) && luhn_valid(d))
+}
+
+/// Makes free text safe to store: long digit runs removed, control characters replaced, capped.
+pub fn scrub_free_text(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars * 4));
+    let mut last = 0;
+    for (start, end, digits) in digit_runs(s, true) {
+        if digits.len() >= MIN_REMOVED_DIGITS {
+            out.push_str(&s[last..start]);
+            out.push_str(REMOVED);
+            last = end;
+        }
+    }
+    out.push_str(&s[last..]);
+    let cleaned: String = out
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect();
+    cleaned.trim().to_owned()
+}
+
+/// Scrubs an optional free-text value; empty after scrubbing becomes `None`.
+pub(crate) fn scrub_opt(s: Option<&str>, max_chars: usize) -> Option<String> {
+    s.map(|v| scrub_free_text(v, max_chars))
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "4000056655665556";
+
+    #[test]
+    fn scrub_removes_plain_grouped_and_embedded_runs() {
+        for text in [
+            CANARY.to_owned(),
+            format!("card {CANARY} refused"),
+            "4000 0566 5566 5556".to_owned(),
+            "4000-0566-5566-5556".to_owned(),
+            "4000.0566.5566.5556".to_owned(),
+            format!("x{CANARY}y"),
+            "123456789012".to_owned(),
+        ] {
+            let s = scrub_free_text(&text, 1000);
+            assert!(!s.contains("5566"), "{s}");
+            assert!(s.contains(REMOVED), "{s}");
+        }
+    }
+
+    #[test]
+    fn scrub_keeps_short_numbers_dates_and_ids() {
+        let text = "HTTP 503 at 2026-11-25T01:02:03.456Z, retry 3 of 5, code 12345678901";
+        assert_eq!(scrub_free_text(text, 1000), text);
+        let uuid = "550e8400-e29b-41d4-a716-44665544000a";
+        assert_eq!(scrub_free_text(uuid, 1000), uuid);
+        // A 12-digit group is a 12-digit run: removed, as the rule says.
+        let all_digit_group = "550e8400-e29b-41d4-a716-446655440000";
+        assert!(scrub_free_text(all_digit_group, 1000).ends_with(REMOVED));
+    }
+
+    #[test]
+    fn scrub_caps_length_and_replaces_control_characters() {
+        assert_eq!(scrub_free_text("a\nb\tc\u{0}d", 100), "a b c d");
+        assert_eq!(scrub_free_text(&"é".repeat(50), 10).chars().count(), 10);
+        assert_eq!(scrub_opt(Some("   "), 10), None);
+    }
+
+    #[test]
+    fn ids_follow_the_d1_pattern_and_refuse_pan_shapes() {
+        assert!(check_d1_id("card_id", "a").is_ok());
+        assert!(check_d1_id("card_id", &"a".repeat(64)).is_ok());
+        assert!(check_d1_id("card_id", "550e8400-e29b-41d4-a716-446655440000").is_ok());
+        // UUID with an all-digit 12-char group is fine (12 digits is not PAN-shaped).
+        assert!(check_d1_id("card_id", "12345678-1234-1234-1234-123456789012").is_ok());
+        assert!(check_d1_id("card_id", "").is_err());
+        assert!(check_d1_id("card_id", &"a".repeat(65)).is_err());
+        assert!(check_d1_id("card_id", "a b").is_err());
+        assert!(check_d1_id("card_id", "é").is_err());
+        assert!(check_d1_id("consumer_id", CANARY).is_err());
+        assert!(check_d1_id("consumer_id", &format!("C{CANARY}")).is_err());
+        // 16 digits that fail Luhn are a legitimate number, not a PAN.
+        assert!(check_d1_id("consumer_id", "4000056655665557").is_ok());
+    }
+
+    #[test]
+    fn labels_refuse_empty_control_long_and_pan_shapes() {
+        assert!(check_label("operator", "DOMAIN\\jane.doe", 256).is_ok());
+        assert!(check_label("operator", " ", 256).is_err());
+        assert!(check_label("operator", "a\u{7}", 256).is_err());
+        assert!(check_label("station_id", &"s".repeat(129), 128).is_err());
+        assert!(check_label("station_id", &"s".repeat(128), 128).is_ok());
+        assert!(check_label("station_id", "4000 0566 5566 5556", 128).is_err());
+    }
+
+    #[test]
+    fn refusal_messages_never_repeat_the_value() {
+        let e = check_d1_id("consumer_id", CANARY)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("consumer_id"));
+        assert!(!e.contains("5556"));
+    }
+}

@@ -1,0 +1,373 @@
+//! The write API: the order's life, one validated transition at a time.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::db::Journal;
+use crate::error::{JournalError, Result};
+use crate::sanitize::{
+    MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_d1_id, check_label, scrub_free_text, scrub_opt,
+};
+use crate::types::{NewOrder, OperationStatus, OrderId, OrderState};
+
+/// Current row of an order, as the transition checks need it.
+struct Current {
+    id: i64,
+    state: OrderState,
+    operation_id: Option<String>,
+    d1_status: Option<String>,
+}
+
+/// What a transition writes.
+struct Change<'a> {
+    to: OrderState,
+    d1_status: Option<Option<String>>,
+    error: Option<(Option<String>, Option<String>)>,
+    operation_id: Option<&'a str>,
+    detail: Option<String>,
+}
+
+impl Change<'_> {
+    fn to(state: OrderState) -> Self {
+        Self {
+            to: state,
+            d1_status: None,
+            error: None,
+            operation_id: None,
+            detail: None,
+        }
+    }
+}
+
+fn load(conn: &Connection, card_id: &str) -> Result<Current> {
+    let row = conn
+        .query_row(
+            "SELECT id, state, operation_id, d1_status FROM orders WHERE card_id = ?1",
+            [card_id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, state, operation_id, d1_status)) = row else {
+        return Err(JournalError::NotFound {
+            card_id: card_id.to_owned(),
+        });
+    };
+    let state = OrderState::parse(&state).ok_or(JournalError::Corrupt { column: "state" })?;
+    Ok(Current {
+        id,
+        state,
+        operation_id,
+        d1_status,
+    })
+}
+
+fn refuse(card_id: &str, from: OrderState, to: OrderState, hint: &'static str) -> JournalError {
+    JournalError::InvalidTransition {
+        card_id: card_id.to_owned(),
+        from,
+        to,
+        hint,
+    }
+}
+
+const HINT_FINAL: &str = "the order is finished; a new order needs a new card id";
+
+impl Journal {
+    /// Records a new order before anything is sent to D1, and commits it durably (WAL,
+    /// `synchronous=FULL`) before returning. State: [`OrderState::Intent`].
+    ///
+    /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
+    /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
+    pub fn record_intent(&self, order: &NewOrder) -> Result<OrderId> {
+        check_label("operator", &order.operator, 256)?;
+        check_d1_id("consumer_id", &order.consumer_id)?;
+        check_label("product_id", &order.product_id, 128)?;
+        check_label("station_id", &order.station_id, 128)?;
+        check_label("issuance_type", &order.issuance_type, 128)?;
+        check_d1_id("card_id", &order.card_id)?;
+        check_d1_id("issuer_request_id", &order.issuer_request_id)?;
+        check_d1_id("correlation_id", &order.correlation_id)?;
+        let now = self.now().as_millis();
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM orders WHERE card_id = ?1",
+                    [&order.card_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if exists.is_some() {
+                return Err(JournalError::DuplicateCardId {
+                    card_id: order.card_id.clone(),
+                });
+            }
+            tx.prepare_cached(
+                "INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
+                     issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
+                     updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'intent', ?1)",
+            )?
+            .execute(params![
+                now,
+                order.operator,
+                order.consumer_id,
+                order.product_id,
+                order.station_id,
+                order.issuance_type,
+                order.pan_last4.as_str(),
+                order.card_id,
+                order.issuer_request_id,
+                order.correlation_id,
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "INSERT INTO order_events (order_id, at, state) VALUES (?1, ?2, 'intent')",
+            )?
+            .execute(params![id, now])?;
+            tx.commit()?;
+            Ok(OrderId(id))
+        })
+    }
+
+    /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
+    /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`
+    /// and `OutcomeUnknown`.
+    pub fn mark_sending(&self, card_id: &str) -> Result<()> {
+        self.transition(card_id, |cur| match cur.state {
+            OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
+            OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
+                detail: Some("resent with the same card id".to_owned()),
+                ..Change::to(OrderState::Sending)
+            })),
+            from => Err(refuse(
+                card_id,
+                from,
+                OrderState::Sending,
+                if from.is_final() {
+                    HINT_FINAL
+                } else {
+                    "D1 already accepted this order; never send it again"
+                },
+            )),
+        })
+    }
+
+    /// D1 answered 202 with `operation_id` — or the reconciler found the operation in
+    /// `productionStatus`. Allowed from `Sending` and `OutcomeUnknown`. Repeating it with the same
+    /// operation id is a no-op in any later state; a different operation id is refused.
+    pub fn record_accepted(&self, card_id: &str, operation_id: &str) -> Result<()> {
+        check_d1_id("operation_id", operation_id)?;
+        self.transition(card_id, |cur| {
+            if let Some(known) = &cur.operation_id {
+                return if known == operation_id {
+                    Ok(None)
+                } else {
+                    Err(JournalError::OperationIdMismatch {
+                        card_id: card_id.to_owned(),
+                    })
+                };
+            }
+            match cur.state {
+                OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
+                    operation_id: Some(operation_id),
+                    detail: Some(format!("operation {operation_id}")),
+                    ..Change::to(OrderState::Accepted)
+                })),
+                from => Err(refuse(
+                    card_id,
+                    from,
+                    OrderState::Accepted,
+                    if from.is_final() {
+                        HINT_FINAL
+                    } else {
+                        "mark the order as sending before recording D1's answer"
+                    },
+                )),
+            }
+        })
+    }
+
+    /// The connection broke after the request was (maybe) sent. Allowed from `Sending`; a no-op
+    /// when already `OutcomeUnknown`. `detail` is plain text (e.g. "timeout after 30 s").
+    pub fn record_outcome_unknown(&self, card_id: &str, detail: &str) -> Result<()> {
+        let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
+        self.transition(card_id, |cur| match cur.state {
+            OrderState::Sending => Ok(Some(Change {
+                detail,
+                ..Change::to(OrderState::OutcomeUnknown)
+            })),
+            OrderState::OutcomeUnknown => Ok(None),
+            from => Err(refuse(
+                card_id,
+                from,
+                OrderState::OutcomeUnknown,
+                "only an order being sent can have an unknown outcome",
+            )),
+        })
+    }
+
+    /// A `productionStatus` result for an accepted order: `top_level` picks the state
+    /// (PENDING → `InProduction`, SUCCESSFUL → `Done`, FAILED → `Failed`), `d1_status` is D1's raw
+    /// `details.status` (unknown values are stored as they come), `reason` is `details.reason`.
+    ///
+    /// Allowed from `Accepted` and `InProduction`; repeating the final result is a no-op; polling
+    /// the same status again adds no history entry. From `Sending`/`OutcomeUnknown`, call
+    /// [`Journal::record_accepted`] with the operation id first. Returns the resulting state.
+    pub fn record_production_status(
+        &self,
+        card_id: &str,
+        d1_status: &str,
+        top_level: OperationStatus,
+        reason: Option<&str>,
+    ) -> Result<OrderState> {
+        let status = scrub_free_text(d1_status, MAX_CODE_CHARS);
+        if status.is_empty() {
+            return Err(JournalError::InvalidInput {
+                field: "d1_status",
+                reason: "it is empty",
+            });
+        }
+        let reason = scrub_opt(reason, MAX_MESSAGE_CHARS);
+        let to = top_level.target_state();
+        let mut result = to;
+        self.transition(card_id, |cur| {
+            let same_status = cur.d1_status.as_deref() == Some(status.as_str());
+            match cur.state {
+                OrderState::Accepted | OrderState::InProduction => {
+                    if cur.state == to && same_status {
+                        return Ok(None);
+                    }
+                    let error =
+                        (to == OrderState::Failed).then(|| (Some(status.clone()), reason.clone()));
+                    Ok(Some(Change {
+                        d1_status: Some(Some(status.clone())),
+                        error,
+                        detail: reason.clone(),
+                        ..Change::to(to)
+                    }))
+                }
+                from if from.is_final() && from == to && same_status => {
+                    result = from;
+                    Ok(None)
+                }
+                from if from.is_final() => Err(refuse(card_id, from, to, HINT_FINAL)),
+                from => Err(refuse(
+                    card_id,
+                    from,
+                    to,
+                    "record_accepted with the operation id from productionStatus first",
+                )),
+            }
+        })?;
+        Ok(result)
+    }
+
+    /// D1 refused the request (4xx): `code` is D1's `errorCode` or the HTTP status, `message` is
+    /// plain text for the supervisor. Allowed from `Sending` and `OutcomeUnknown`.
+    pub fn record_rejected(&self, card_id: &str, code: &str, message: &str) -> Result<()> {
+        let code = scrub_opt(Some(code), MAX_CODE_CHARS);
+        let message = scrub_opt(Some(message), MAX_MESSAGE_CHARS);
+        self.transition(card_id, |cur| match cur.state {
+            OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
+                error: Some((code.clone(), message.clone())),
+                detail: message.clone().or_else(|| code.clone()),
+                ..Change::to(OrderState::Rejected)
+            })),
+            from => Err(refuse(
+                card_id,
+                from,
+                OrderState::Rejected,
+                "only an order being sent can be refused by D1",
+            )),
+        })
+    }
+
+    /// The order is given up before D1 accepted it. Allowed from `Intent`, and from `Sending` /
+    /// `OutcomeUnknown` only once `productionStatus` has shown that D1 does not have it (404).
+    pub fn record_abandoned(&self, card_id: &str, reason: &str) -> Result<()> {
+        let reason = scrub_opt(Some(reason), MAX_MESSAGE_CHARS);
+        self.transition(card_id, |cur| match cur.state {
+            OrderState::Intent | OrderState::Sending | OrderState::OutcomeUnknown => {
+                Ok(Some(Change {
+                    error: Some((None, reason.clone())),
+                    detail: reason.clone(),
+                    ..Change::to(OrderState::Abandoned)
+                }))
+            }
+            from => Err(refuse(
+                card_id,
+                from,
+                OrderState::Abandoned,
+                if from.is_final() {
+                    HINT_FINAL
+                } else {
+                    "D1 accepted this order; follow it with productionStatus instead"
+                },
+            )),
+        })
+    }
+
+    /// Loads the order, asks `decide` for the change (`None` = nothing to do), applies it and its
+    /// history entry in one transaction.
+    fn transition<'a>(
+        &self,
+        card_id: &str,
+        decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
+    ) -> Result<()> {
+        if card_id.is_empty() || card_id.len() > 64 {
+            return Err(JournalError::NotFound {
+                card_id: card_id.chars().take(64).collect(),
+            });
+        }
+        let now = self.now().as_millis();
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let cur = load(&tx, card_id)?;
+            let Some(change) = decide(&cur)? else {
+                return Ok(());
+            };
+            let d1_status = change.d1_status.clone().unwrap_or(cur.d1_status.clone());
+            let (code_set, code, message) = match &change.error {
+                Some((c, m)) => (true, c.clone(), m.clone()),
+                None => (false, None, None),
+            };
+            tx.prepare_cached(
+                "UPDATE orders SET state = ?2, d1_status = ?3, updated_at = ?4,
+                     operation_id = COALESCE(?5, operation_id),
+                     error_code = CASE WHEN ?6 THEN ?7 ELSE error_code END,
+                     error_message = CASE WHEN ?6 THEN ?8 ELSE error_message END
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                cur.id,
+                change.to.as_str(),
+                d1_status,
+                now,
+                change.operation_id,
+                code_set,
+                code,
+                message,
+            ])?;
+            tx.prepare_cached(
+                "INSERT INTO order_events (order_id, at, state, d1_status, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                cur.id,
+                now,
+                change.to.as_str(),
+                change.d1_status.flatten(),
+                change.detail
+            ])?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
