@@ -1,0 +1,1 @@
+//! Issuance Desk layered configuration (skeleton).

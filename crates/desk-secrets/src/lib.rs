@@ -1,0 +1,1 @@
+//! Issuance Desk keychain credentials (skeleton).
