@@ -1,0 +1,730 @@
+//! Card data typed by the teller, its rules, and the validated, zeroizing [`CardData`].
+//!
+//! Name charset (documented choice, ISO/IEC 7813-ish printable set for embossing and track 1):
+//! `A–Z a–z 0–9`, space, and `. ' - /`. A name must hold at least one letter, may not start
+//! or end with a space, and is limited per product (`name_max_len`, default 26, the track 1
+//! name limit). Expiry is typed `MM/YY`, must not be before the current month (a card is valid
+//! through the last day of its expiry month), and is sent as `YYMM` (default) or `MMYY`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Month, OffsetDateTime};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::validate::{FieldError, FieldErrorCode};
+
+/// Wire format of `exp` (and `effectiveDate`) inside the encrypted card data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExpFormat {
+    /// `YYMM`, as D1's personalization guides say (default).
+    #[default]
+    Yymm,
+    /// `MMYY`, as some D1 JWE examples show.
+    Mmyy,
+}
+
+/// A BIN range: the first `prefix_len` digits of the PAN, read as a number, must lie in
+/// `low..=high` (e.g. `{low: 400000, high: 499999, prefix_len: 6}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinRange {
+    pub low: u64,
+    pub high: u64,
+    pub prefix_len: u8,
+}
+
+/// Card-data rules of one card product (from configuration).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProductRules {
+    /// Allowed BIN ranges; empty means any BIN.
+    pub bin_ranges: Vec<BinRange>,
+    /// Allowed PAN lengths, each within 12..=19.
+    pub pan_lengths: Vec<u8>,
+    /// Maximum length of `name`, `secondName` and `encodedName` (1..=26).
+    pub name_max_len: usize,
+    /// Wire format of `exp` and `effectiveDate`.
+    pub exp_format: ExpFormat,
+}
+
+impl Default for ProductRules {
+    fn default() -> Self {
+        Self {
+            bin_ranges: Vec::new(),
+            pan_lengths: (12..=19).collect(),
+            name_max_len: 26,
+            exp_format: ExpFormat::Yymm,
+        }
+    }
+}
+
+impl ProductRules {
+    /// Checks the rules themselves; returns a reason for the first mistake, for a config screen.
+    pub fn check(&self) -> Result<(), String> {
+        if self.pan_lengths.is_empty() {
+            return Err("panLengths must list at least one length".into());
+        }
+        if let Some(l) = self.pan_lengths.iter().find(|l| !(12..=19).contains(*l)) {
+            return Err(format!("panLengths: {l} is outside 12..=19"));
+        }
+        if !(1..=26).contains(&self.name_max_len) {
+            return Err(format!(
+                "nameMaxLen: {} is outside 1..=26",
+                self.name_max_len
+            ));
+        }
+        for b in &self.bin_ranges {
+            if !(1..=11).contains(&b.prefix_len) {
+                return Err(format!(
+                    "binRanges: prefixLen {} is outside 1..=11",
+                    b.prefix_len
+                ));
+            }
+            let limit = 10u64.pow(u32::from(b.prefix_len));
+            if b.low > b.high || b.high >= limit {
+                return Err(format!(
+                    "binRanges: {}..={} is not a range of {}-digit prefixes",
+                    b.low, b.high, b.prefix_len
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Track data overrides, as typed or imported.
+#[derive(Clone, Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackDataInput {
+    #[serde(default)]
+    pub track1: Option<String>,
+    #[serde(default)]
+    pub track2: Option<String>,
+    #[serde(default)]
+    pub track3: Option<String>,
+}
+
+/// What the teller typed, straight from the form (deserializable for IPC). Every string is
+/// wiped from memory when the value is dropped; `Debug` prints `<redacted>`; it cannot be
+/// serialized. Turn it into [`CardData`] with [`CardData::from_input`].
+#[derive(Clone, Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct CardDataInput {
+    #[serde(default)]
+    pub pan: String,
+    /// `MM/YY`.
+    #[serde(default)]
+    pub exp: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub second_name: Option<String>,
+    #[serde(default)]
+    pub encoded_name: Option<String>,
+    #[serde(default)]
+    pub cvv2: Option<String>,
+    #[serde(default)]
+    pub cvv1: Option<String>,
+    #[serde(default)]
+    pub pvv: Option<String>,
+    /// Two digits; `"00"` when absent.
+    #[serde(default)]
+    pub pan_sequence_number: Option<String>,
+    /// `MM/YY`.
+    #[serde(default)]
+    pub effective_date: Option<String>,
+    #[serde(default)]
+    pub payment_account_reference: Option<String>,
+    #[serde(default)]
+    pub track_data: Option<TrackDataInput>,
+}
+
+impl CardDataInput {
+    /// The three mandatory fields; the optional ones start empty.
+    pub fn new(pan: impl Into<String>, exp: impl Into<String>, name: impl Into<String>) -> Self {
+        let mut input = Self::default();
+        input.pan = pan.into();
+        input.exp = exp.into();
+        input.name = name.into();
+        input
+    }
+}
+
+impl fmt::Debug for CardDataInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Debug for TrackDataInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Validated card data, ready for the JWE. Wiped on drop, `Debug` prints `<redacted>`, no
+/// `Serialize`: the only serialization is the private one inside [`crate::jwe`].
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct CardData {
+    pub(crate) pan: String,
+    pub(crate) exp: String,
+    pub(crate) name: String,
+    pub(crate) second_name: Option<String>,
+    pub(crate) encoded_name: Option<String>,
+    pub(crate) cvv2: Option<String>,
+    pub(crate) cvv1: Option<String>,
+    pub(crate) pvv: Option<String>,
+    pub(crate) pan_sequence_number: String,
+    pub(crate) effective_date: Option<String>,
+    pub(crate) payment_account_reference: Option<String>,
+    pub(crate) track_data: Option<TrackData>,
+}
+
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct TrackData {
+    pub(crate) track1: Option<String>,
+    pub(crate) track2: Option<String>,
+    pub(crate) track3: Option<String>,
+}
+
+impl fmt::Debug for CardData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `"•••• 1234"`-style display of a PAN: only the last 4 digits survive.
+pub fn mask_pan_last4(pan: &str) -> String {
+    let digits: Vec<char> = pan.chars().filter(char::is_ascii_digit).collect();
+    let last4: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("•••• {last4}")
+}
+
+impl CardData {
+    /// The last 4 digits of the PAN (the most the app may show or journal).
+    pub fn last4(&self) -> String {
+        let n = self.pan.len();
+        self.pan[n.saturating_sub(4)..].to_string()
+    }
+
+    /// The PAN masked for display (`•••• 1234`).
+    pub fn masked_pan(&self) -> String {
+        mask_pan_last4(&self.pan)
+    }
+
+    /// Validates `input` against the card rules and `rules`, relative to the current time.
+    pub fn from_input(
+        input: &CardDataInput,
+        rules: &ProductRules,
+    ) -> Result<Self, Vec<FieldError>> {
+        Self::from_input_at(input, rules, OffsetDateTime::now_utc())
+    }
+
+    /// Same as [`CardData::from_input`] with an explicit clock (for tests and replays).
+    /// Returns every error found; paths are prefixed with `cardData.`.
+    pub fn from_input_at(
+        input: &CardDataInput,
+        rules: &ProductRules,
+        now: OffsetDateTime,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err =
+            |path: &str, code| errors.push(FieldError::new(format!("cardData.{path}"), code));
+
+        let pan = Zeroizing::new(strip_spaces(&input.pan));
+        if let Some(code) = check_pan(&pan, rules) {
+            err("pan", code);
+        }
+
+        let exp = match parse_mm_yy(&input.exp) {
+            Ok(ym) if ym < (now.year(), u8::from(now.month())) => {
+                err("exp", FieldErrorCode::Expired);
+                None
+            }
+            Ok(ym) => Some(ym),
+            Err(code) => {
+                err("exp", code);
+                None
+            }
+        };
+
+        if let Some(code) = check_name(input.name.trim(), rules.name_max_len, true) {
+            err("name", code);
+        }
+        for (path, v) in [
+            ("secondName", &input.second_name),
+            ("encodedName", &input.encoded_name),
+        ] {
+            if let Some(code) = v
+                .as_deref()
+                .and_then(|v| check_name(v.trim(), rules.name_max_len, false))
+            {
+                err(path, code);
+            }
+        }
+        for (path, v, min, max) in [
+            ("cvv2", &input.cvv2, 3, 4),
+            ("cvv1", &input.cvv1, 3, 4),
+            ("pvv", &input.pvv, 4, 4),
+            ("panSequenceNumber", &input.pan_sequence_number, 2, 2),
+        ] {
+            if let Some(code) = v.as_deref().and_then(|v| check_digits(v.trim(), min, max)) {
+                err(path, code);
+            }
+        }
+        let effective = match input.effective_date.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => match parse_mm_yy(v) {
+                Ok(ym) => {
+                    if exp.is_some_and(|e| ym > e) {
+                        err("effectiveDate", FieldErrorCode::EffectiveAfterExpiry);
+                    }
+                    Some(ym)
+                }
+                Err(code) => {
+                    err("effectiveDate", code);
+                    None
+                }
+            },
+        };
+        if let Some(par) = non_empty(&input.payment_account_reference) {
+            let n = par.chars().count();
+            let code = if n < 29 {
+                Some(FieldErrorCode::TooShort)
+            } else if n > 29 {
+                Some(FieldErrorCode::TooLong)
+            } else if !par
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                Some(FieldErrorCode::Pattern)
+            } else {
+                None
+            };
+            if let Some(code) = code {
+                err("paymentAccountReference", code);
+            }
+        }
+        if let Some(t) = &input.track_data {
+            let t1 = |c: char| (' '..='_').contains(&c);
+            let t23 = |c: char| c.is_ascii_digit() || c == '=' || c == 'D';
+            for (path, v, max, ok) in [
+                (
+                    "trackData.track1",
+                    &t.track1,
+                    79usize,
+                    &t1 as &dyn Fn(char) -> bool,
+                ),
+                ("trackData.track2", &t.track2, 40, &t23),
+                ("trackData.track3", &t.track3, 107, &t23),
+            ] {
+                if let Some(v) = non_empty(v) {
+                    if v.chars().count() > max {
+                        err(path, FieldErrorCode::TooLong);
+                    } else if !v.chars().all(ok) {
+                        err(path, FieldErrorCode::Pattern);
+                    }
+                }
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let Some(exp) = exp else {
+            return Err(vec![FieldError::new(
+                "cardData.exp",
+                FieldErrorCode::InvalidDate,
+            )]);
+        };
+        let opt = |v: &Option<String>| non_empty(v).map(str::to_string);
+        Ok(CardData {
+            pan: pan.to_string(),
+            exp: format_exp(exp, rules.exp_format),
+            name: input.name.trim().to_string(),
+            second_name: opt(&input.second_name).map(|s| s.trim().to_string()),
+            encoded_name: opt(&input.encoded_name).map(|s| s.trim().to_string()),
+            cvv2: opt(&input.cvv2),
+            cvv1: opt(&input.cvv1),
+            pvv: opt(&input.pvv),
+            pan_sequence_number: opt(&input.pan_sequence_number).unwrap_or_else(|| "00".into()),
+            effective_date: effective.map(|e| format_exp(e, rules.exp_format)),
+            payment_account_reference: opt(&input.payment_account_reference),
+            track_data: input.track_data.as_ref().and_then(|t| {
+                let t = TrackData {
+                    track1: opt(&t.track1),
+                    track2: opt(&t.track2),
+                    track3: opt(&t.track3),
+                };
+                (t.track1.is_some() || t.track2.is_some() || t.track3.is_some()).then_some(t)
+            }),
+        })
+    }
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Removes the spaces a teller may type between digit groups.
+fn strip_spaces(pan: &str) -> String {
+    pan.chars().filter(|c| *c != ' ').collect()
+}
+
+/// Luhn check over ASCII digits.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b.wrapping_sub(b'0'));
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum.is_multiple_of(10)
+}
+
+fn check_pan(pan: &str, rules: &ProductRules) -> Option<FieldErrorCode> {
+    if pan.is_empty() {
+        return Some(FieldErrorCode::Required);
+    }
+    if !pan.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(FieldErrorCode::NotDigits);
+    }
+    let len = pan.len();
+    if len < 12 {
+        return Some(FieldErrorCode::TooShort);
+    }
+    if len > 19 {
+        return Some(FieldErrorCode::TooLong);
+    }
+    if !rules.pan_lengths.iter().any(|l| usize::from(*l) == len) {
+        return Some(FieldErrorCode::PanLengthNotAllowed);
+    }
+    if !rules.bin_ranges.is_empty() {
+        let in_range = rules.bin_ranges.iter().any(|b| {
+            pan.get(..usize::from(b.prefix_len))
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_some_and(|p| (b.low..=b.high).contains(&p))
+        });
+        if !in_range {
+            return Some(FieldErrorCode::BinNotAllowed);
+        }
+    }
+    if !luhn_valid(pan) {
+        return Some(FieldErrorCode::InvalidLuhn);
+    }
+    None
+}
+
+fn check_name(name: &str, max: usize, required: bool) -> Option<FieldErrorCode> {
+    if name.is_empty() {
+        return required.then_some(FieldErrorCode::Required);
+    }
+    if name.chars().count() > max {
+        return Some(FieldErrorCode::TooLong);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '\'' | '-' | '/');
+    if !name.chars().all(allowed) || !name.chars().any(|c| c.is_ascii_alphabetic()) {
+        return Some(FieldErrorCode::Pattern);
+    }
+    None
+}
+
+fn check_digits(v: &str, min: usize, max: usize) -> Option<FieldErrorCode> {
+    if v.is_empty() {
+        return None;
+    }
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        Some(FieldErrorCode::NotDigits)
+    } else if v.len() < min {
+        Some(FieldErrorCode::TooShort)
+    } else if v.len() > max {
+        Some(FieldErrorCode::TooLong)
+    } else {
+        None
+    }
+}
+
+/// Parses `MM/YY` into (year, month).
+fn parse_mm_yy(v: &str) -> Result<(i32, u8), FieldErrorCode> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(FieldErrorCode::Required);
+    }
+    let b = v.as_bytes();
+    if b.len() != 5 || b[2] != b'/' || ![0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()) {
+        return Err(FieldErrorCode::InvalidDate);
+    }
+    let month = (b[0] - b'0') * 10 + (b[1] - b'0');
+    let yy = i32::from((b[3] - b'0') * 10 + (b[4] - b'0'));
+    if Month::try_from(month).is_err() {
+        return Err(FieldErrorCode::InvalidDate);
+    }
+    Ok((2000 + yy, month))
+}
+
+fn format_exp((year, month): (i32, u8), format: ExpFormat) -> String {
+    let yy = year % 100;
+    match format {
+        ExpFormat::Yymm => format!("{yy:02}{month:02}"),
+        ExpFormat::Mmyy => format!("{month:02}{yy:02}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const CANARY: &str = "4000056655665556";
+    const NOW: OffsetDateTime = datetime!(2026-11-25 10:00 UTC);
+
+    fn input() -> CardDataInput {
+        CardDataInput::new(CANARY, "11/29", "JANE Q DOE")
+    }
+
+    fn errs(i: &CardDataInput, r: &ProductRules) -> Vec<(String, FieldErrorCode)> {
+        match CardData::from_input_at(i, r, NOW) {
+            Ok(_) => vec![],
+            Err(e) => e.into_iter().map(|e| (e.path, e.code)).collect(),
+        }
+    }
+
+    fn one(path: &str, code: FieldErrorCode) -> Vec<(String, FieldErrorCode)> {
+        vec![(format!("cardData.{path}"), code)]
+    }
+
+    #[test]
+    fn valid_input_gives_wire_values_and_defaults() {
+        let d = CardData::from_input_at(&input(), &ProductRules::default(), NOW).unwrap();
+        assert_eq!(d.exp, "2911");
+        assert_eq!(d.pan_sequence_number, "00");
+        assert_eq!(d.last4(), "5556");
+        assert_eq!(d.masked_pan(), "•••• 5556");
+        let mmyy = ProductRules {
+            exp_format: ExpFormat::Mmyy,
+            ..Default::default()
+        };
+        assert_eq!(
+            CardData::from_input_at(&input(), &mmyy, NOW).unwrap().exp,
+            "1129"
+        );
+    }
+
+    #[test]
+    fn pan_rules() {
+        let r = ProductRules::default();
+        let mut i = input();
+        i.pan = "4000 0566 5566 5556".into(); // spaces between groups are accepted
+        assert!(errs(&i, &r).is_empty());
+        i.pan = "4000056655665557".into();
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::InvalidLuhn));
+        i.pan = "40000566556655a6".into();
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::NotDigits));
+        i.pan = "42424242426".into(); // 11 digits
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::TooShort));
+        i.pan = "42424242424242424242".into(); // 20 digits
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::TooLong));
+        i.pan = String::new();
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::Required));
+        i.pan = "４000056655665556".into(); // full-width digit
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::NotDigits));
+    }
+
+    #[test]
+    fn pan_length_and_bin_per_product() {
+        let r = ProductRules {
+            bin_ranges: vec![BinRange {
+                low: 400005,
+                high: 400006,
+                prefix_len: 6,
+            }],
+            pan_lengths: vec![16],
+            ..Default::default()
+        };
+        assert!(r.check().is_ok());
+        assert!(errs(&input(), &r).is_empty());
+        let mut i = input();
+        i.pan = "5555555555554444".into();
+        assert_eq!(errs(&i, &r), one("pan", FieldErrorCode::BinNotAllowed));
+        i.pan = "400005000000000005".into(); // 18 digits, Luhn-valid
+        assert_eq!(
+            errs(&i, &r),
+            one("pan", FieldErrorCode::PanLengthNotAllowed)
+        );
+        // 12 and 19 are the boundaries of the default rules.
+        let d = ProductRules::default();
+        i.pan = "400000000002".into();
+        assert!(errs(&i, &d).is_empty(), "{:?}", errs(&i, &d));
+        i.pan = "4000000000000000006".into();
+        assert!(errs(&i, &d).is_empty());
+    }
+
+    #[test]
+    fn product_rules_check_rejects_bad_config() {
+        let bad_len = ProductRules {
+            pan_lengths: vec![11],
+            ..Default::default()
+        };
+        assert!(bad_len.check().unwrap_err().contains("panLengths"));
+        let bad_bin = ProductRules {
+            bin_ranges: vec![BinRange {
+                low: 5,
+                high: 4,
+                prefix_len: 1,
+            }],
+            ..Default::default()
+        };
+        assert!(bad_bin.check().unwrap_err().contains("binRanges"));
+        let bad_name = ProductRules {
+            name_max_len: 0,
+            ..Default::default()
+        };
+        assert!(bad_name.check().is_err());
+    }
+
+    #[test]
+    fn expiry_rules() {
+        let r = ProductRules::default();
+        let mut i = input();
+        i.exp = "11/26".into(); // current month is still valid
+        assert!(errs(&i, &r).is_empty());
+        i.exp = "10/26".into();
+        assert_eq!(errs(&i, &r), one("exp", FieldErrorCode::Expired));
+        for bad in ["13/27", "00/27", "1/27", "11-27", "1127", "ab/cd"] {
+            i.exp = bad.into();
+            assert_eq!(
+                errs(&i, &r),
+                one("exp", FieldErrorCode::InvalidDate),
+                "{bad}"
+            );
+        }
+        i.exp = String::new();
+        assert_eq!(errs(&i, &r), one("exp", FieldErrorCode::Required));
+        i.exp = "12/29".into();
+        i.effective_date = Some("01/30".into());
+        assert_eq!(
+            errs(&i, &r),
+            one("effectiveDate", FieldErrorCode::EffectiveAfterExpiry)
+        );
+        i.effective_date = Some("11/26".into());
+        assert_eq!(
+            CardData::from_input_at(&i, &r, NOW)
+                .unwrap()
+                .effective_date
+                .as_deref(),
+            Some("2611")
+        );
+    }
+
+    #[test]
+    fn name_rules() {
+        let r = ProductRules {
+            name_max_len: 10,
+            ..Default::default()
+        };
+        let mut i = input();
+        i.name = "O'NEIL-SMITH".into(); // 12 > 10
+        assert_eq!(errs(&i, &r), one("name", FieldErrorCode::TooLong));
+        i.name = "MR. J/DOE".into();
+        assert!(errs(&i, &r).is_empty());
+        i.name = "ZOË".into();
+        assert_eq!(errs(&i, &r), one("name", FieldErrorCode::Pattern));
+        i.name = "...".into();
+        assert_eq!(errs(&i, &r), one("name", FieldErrorCode::Pattern));
+        i.name = "   ".into();
+        assert_eq!(errs(&i, &r), one("name", FieldErrorCode::Required));
+        i.name = "JOE".into();
+        i.second_name = Some("A\u{0301}".into());
+        assert_eq!(errs(&i, &r), one("secondName", FieldErrorCode::Pattern));
+    }
+
+    #[test]
+    fn optional_numeric_fields() {
+        let r = ProductRules::default();
+        let mut i = input();
+        i.cvv2 = Some("12".into());
+        i.pvv = Some("12345".into());
+        i.pan_sequence_number = Some("0x".into());
+        i.cvv1 = Some("123".into());
+        assert_eq!(
+            errs(&i, &r),
+            vec![
+                ("cardData.cvv2".into(), FieldErrorCode::TooShort),
+                ("cardData.pvv".into(), FieldErrorCode::TooLong),
+                (
+                    "cardData.panSequenceNumber".into(),
+                    FieldErrorCode::NotDigits
+                ),
+            ]
+        );
+        i.cvv2 = Some("1234".into());
+        i.pvv = Some("1234".into());
+        i.pan_sequence_number = Some("01".into());
+        let d = CardData::from_input_at(&i, &r, NOW).unwrap();
+        assert_eq!(d.pan_sequence_number, "01");
+    }
+
+    #[test]
+    fn par_and_tracks() {
+        let r = ProductRules::default();
+        let mut i = input();
+        i.payment_account_reference = Some("V0010013816180398947283928".into()); // 26
+        i.track_data = Some(TrackDataInput {
+            track1: Some("B4000056655665556^DOE/JANE^2911101".into()),
+            track2: Some("4000056655665556=2911101?".into()),
+            track3: Some("x".repeat(108)),
+        });
+        assert_eq!(
+            errs(&i, &r),
+            vec![
+                (
+                    "cardData.paymentAccountReference".into(),
+                    FieldErrorCode::TooShort
+                ),
+                ("cardData.trackData.track2".into(), FieldErrorCode::Pattern),
+                ("cardData.trackData.track3".into(), FieldErrorCode::TooLong),
+            ]
+        );
+        i.payment_account_reference = Some("V0010013816180398947283928123".into());
+        i.track_data = Some(TrackDataInput {
+            track1: None,
+            track2: Some("4000056655665556=2911101".into()),
+            track3: None,
+        });
+        assert!(errs(&i, &r).is_empty());
+    }
+
+    #[test]
+    fn debug_is_redacted_and_errors_never_carry_values() {
+        let d = CardData::from_input_at(&input(), &ProductRules::default(), NOW).unwrap();
+        assert_eq!(format!("{d:?}"), "<redacted>");
+        assert_eq!(format!("{:?}", input()), "<redacted>");
+        let mut i = input();
+        i.pan = "4000056655665557".into();
+        let e = CardData::from_input_at(&i, &ProductRules::default(), NOW).unwrap_err();
+        let text = format!("{e:?} {}", e[0]);
+        assert!(!text.contains("400005665566555"));
+    }
+
+    #[test]
+    fn input_deserializes_from_ipc_json() {
+        let i: CardDataInput = serde_json::from_str(
+            r#"{"pan":"4000056655665556","exp":"11/29","name":"JANE DOE","trackData":{"track2":"1=2"}}"#,
+        )
+        .unwrap();
+        assert!(CardData::from_input_at(&i, &ProductRules::default(), NOW).is_ok());
+    }
+
+    #[test]
+    fn mask_keeps_only_last_four() {
+        assert_eq!(mask_pan_last4("4000 0566 5566 5556"), "•••• 5556");
+        assert_eq!(mask_pan_last4("12"), "•••• 12");
+    }
+}
