@@ -36,7 +36,7 @@ pub(crate) fn check_d1_id(field: &'static str, value: &str) -> Result<()> {
             "only letters A-Z, digits, '_' and '-' are allowed",
         ));
     }
-    if has_pan_shaped_run(value, false) {
+    if has_pan_shaped_run(value, true) {
         return Err(invalid(field, "it looks like a card number"));
     }
     Ok(())
@@ -116,11 +116,44 @@ fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// True when `s` holds 13–19 digits in a run that passes the Luhn check.
+/// True when `s` holds something shaped like a PAN: 13–19 digits passing the Luhn check, either
+/// consecutive or (with `separators`) written in groups of 1–7 digits joined by single ' ', '-'
+/// or '.' (any consecutive chain of such groups counts; a group glued to a letter does not
+/// chain). A UUID never matches: its all-digit groups of 4 add up to at most 12 digits, its 8-
+/// and 12-character groups break a chain, and partly-hex groups are glued to letters.
 pub(crate) fn has_pan_shaped_run(s: &str, separators: bool) -> bool {
-    digit_runs(s, separators)
-        .iter()
-        .any(|(_, _, d)| (13..=19).contains(&d.len()) && luhn_valid(d))
+    let pan = |d: &str| (13..=19).contains(&d.len()) && luhn_valid(d);
+    // Consecutive digit groups with their byte spans.
+    let groups = digit_runs(s, false);
+    if groups.iter().any(|(_, _, d)| pan(d)) {
+        return true;
+    }
+    if !separators {
+        return false;
+    }
+    let bytes = s.as_bytes();
+    let joined = |a: &(usize, usize, String), b: &(usize, usize, String)| {
+        b.0 == a.1 + 1 && matches!(bytes.get(a.1), Some(b' ' | b'-' | b'.'))
+    };
+    for start in 0..groups.len() {
+        let mut digits = String::new();
+        for k in start..groups.len() {
+            let g = &groups[k];
+            let glued = (g.0 > 0 && bytes[g.0 - 1].is_ascii_alphabetic())
+                || bytes.get(g.1).is_some_and(u8::is_ascii_alphabetic);
+            if glued || g.2.len() > 7 || (k > start && !joined(&groups[k - 1], g)) {
+                break;
+            }
+            digits.push_str(&g.2);
+            if digits.len() > 19 {
+                break;
+            }
+            if k > start && pan(&digits) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Makes free text safe to store: long digit runs removed, control characters replaced, capped.
@@ -203,8 +236,42 @@ mod tests {
         assert!(check_d1_id("card_id", "é").is_err());
         assert!(check_d1_id("consumer_id", CANARY).is_err());
         assert!(check_d1_id("consumer_id", &format!("C{CANARY}")).is_err());
+        assert!(check_d1_id("consumer_id", "a-4000-0566-5566-5556").is_err());
+        assert!(check_d1_id("consumer_id", "1-4000-0566-5566-5556-9").is_err());
+        assert!(check_d1_id("consumer_id", "3782-822463-10005").is_err());
         // 16 digits that fail Luhn are a legitimate number, not a PAN.
         assert!(check_d1_id("consumer_id", "4000056655665557").is_ok());
+    }
+
+    #[test]
+    fn uuids_are_never_pan_shaped() {
+        let mut state = 0x1234_5678_9abc_def0_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 11
+        };
+        for _ in 0..20_000 {
+            // Digit-heavy UUID-shaped ids: every hex digit is a decimal digit 90% of the time.
+            let id: String = [8, 4, 4, 4, 12]
+                .iter()
+                .map(|&n| {
+                    (0..n)
+                        .map(|_| {
+                            let r = next();
+                            if r % 10 == 0 {
+                                'a'
+                            } else {
+                                char::from(b'0' + u8::try_from(r % 10).unwrap_or(0))
+                            }
+                        })
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("-");
+            assert!(check_d1_id("card_id", &id).is_ok(), "{id}");
+        }
     }
 
     #[test]

@@ -1,0 +1,508 @@
+//! The write API: every call with valid, boundary and invalid input, and the transition rules.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
+mod common;
+
+use common::{CANARY, T0, card, mem, order};
+use order_journal::{
+    JournalError, NewOrder, OperationStatus, OrderState, PanLast4, sanitize::REMOVED,
+};
+
+fn state(j: &order_journal::Journal, i: u32) -> OrderState {
+    j.detail(&card(i)).unwrap().order.state
+}
+
+#[test]
+fn pan_last4_accepts_exactly_four_ascii_digits() {
+    assert_eq!(PanLast4::new("0000").unwrap().as_str(), "0000");
+    assert_eq!(PanLast4::new("5556").unwrap().masked(), "•••• 5556");
+    for bad in [
+        "",
+        "1",
+        "123",
+        "12345",
+        CANARY,
+        "12a4",
+        " 123",
+        "123 ",
+        "١٢٣٤",
+        "１２３４",
+        "-123",
+    ] {
+        let err = PanLast4::new(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JournalError::InvalidInput {
+                    field: "pan_last4",
+                    ..
+                }
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(PanLast4::try_from("9999").is_ok());
+}
+
+#[test]
+fn record_intent_stores_every_field_and_a_first_history_entry() {
+    let (j, _) = mem();
+    let id = j.record_intent(&order(1)).unwrap();
+    let d = j.detail(&card(1)).unwrap();
+    let o = &d.order;
+    assert_eq!(o.id, id);
+    assert_eq!(o.created_at.as_millis(), T0);
+    assert_eq!(o.updated_at.as_millis(), T0);
+    assert_eq!(o.operator, "teller1");
+    assert_eq!(o.consumer_id, "CUST00001");
+    assert_eq!(o.product_id, "PRODUCT_1");
+    assert_eq!(o.station_id, "STATION-1");
+    assert_eq!(o.issuance_type, "REPLACEMENT");
+    assert_eq!(o.pan_last4.as_str(), "0037");
+    assert_eq!(o.issuer_request_id, "req-00001");
+    assert_eq!(o.correlation_id, "corr-00001");
+    assert_eq!(o.operation_id, None);
+    assert_eq!(o.state, OrderState::Intent);
+    assert_eq!(o.d1_status, None);
+    assert_eq!(d.history.len(), 1);
+    assert_eq!(d.history[0].state, OrderState::Intent);
+}
+
+#[test]
+fn record_intent_boundary_lengths_are_accepted() {
+    let (j, _) = mem();
+    let o = NewOrder {
+        operator: "o".repeat(256),
+        consumer_id: "c".repeat(64),
+        product_id: "p".repeat(128),
+        station_id: "s".repeat(128),
+        issuance_type: "i".repeat(128),
+        pan_last4: PanLast4::new("0000").unwrap(),
+        card_id: "k".repeat(64),
+        issuer_request_id: "r".repeat(64),
+        correlation_id: "x".repeat(64),
+    };
+    j.record_intent(&o).unwrap();
+    let min = NewOrder {
+        operator: "o".into(),
+        consumer_id: "c".into(),
+        product_id: "p".into(),
+        station_id: "s".into(),
+        issuance_type: "i".into(),
+        pan_last4: PanLast4::new("9999").unwrap(),
+        card_id: "k".into(),
+        issuer_request_id: "r".into(),
+        correlation_id: "x".into(),
+    };
+    j.record_intent(&min).unwrap();
+    assert_eq!(j.detail("k").unwrap().order.consumer_id, "c");
+}
+
+#[test]
+fn record_intent_refuses_each_invalid_field_by_name() {
+    let (j, _) = mem();
+    type Edit = fn(&mut NewOrder);
+    let cases: &[(&str, Edit)] = &[
+        ("operator", |o| o.operator = String::new()),
+        ("operator", |o| o.operator = "o".repeat(257)),
+        ("operator", |o| o.operator = "a\nb".into()),
+        ("consumer_id", |o| o.consumer_id = String::new()),
+        ("consumer_id", |o| o.consumer_id = "c".repeat(65)),
+        ("consumer_id", |o| o.consumer_id = "c d".into()),
+        ("consumer_id", |o| o.consumer_id = "Ünïcode".into()),
+        ("product_id", |o| o.product_id = "  ".into()),
+        ("product_id", |o| o.product_id = "p".repeat(129)),
+        ("station_id", |o| o.station_id = String::new()),
+        ("station_id", |o| o.station_id = "tab\there".into()),
+        ("issuance_type", |o| o.issuance_type = String::new()),
+        ("card_id", |o| o.card_id = String::new()),
+        ("card_id", |o| o.card_id = "card/1".into()),
+        ("card_id", |o| o.card_id = "k".repeat(65)),
+        ("issuer_request_id", |o| o.issuer_request_id = "r r".into()),
+        ("correlation_id", |o| o.correlation_id = String::new()),
+    ];
+    for (field, edit) in cases {
+        let mut o = order(7);
+        edit(&mut o);
+        match j.record_intent(&o) {
+            Err(JournalError::InvalidInput { field: f, .. }) => assert_eq!(f, *field),
+            other => panic!("{field}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    assert!(j.in_flight().unwrap().is_empty(), "nothing was stored");
+}
+
+#[test]
+fn record_intent_refuses_a_duplicate_card_id_and_keeps_the_first() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    let mut again = order(2);
+    again.card_id = card(1);
+    let err = j.record_intent(&again).unwrap_err();
+    assert!(matches!(err, JournalError::DuplicateCardId { .. }));
+    assert!(err.to_string().contains("new card id"));
+    assert_eq!(j.detail(&card(1)).unwrap().order.consumer_id, "CUST00001");
+}
+
+#[test]
+fn happy_path_walks_every_state_and_keeps_a_timeline() {
+    let (j, clock) = mem();
+    j.record_intent(&order(1)).unwrap();
+    clock.advance(10);
+    j.mark_sending(&card(1)).unwrap();
+    clock.advance(10);
+    j.record_accepted(&card(1), "op-1").unwrap();
+    clock.advance(10);
+    let s = j
+        .record_production_status(
+            &card(1),
+            "CARD_PROD_REQUESTED",
+            OperationStatus::Pending,
+            None,
+        )
+        .unwrap();
+    assert_eq!(s, OrderState::InProduction);
+    // Polling the same status again adds nothing.
+    j.record_production_status(
+        &card(1),
+        "CARD_PROD_REQUESTED",
+        OperationStatus::Pending,
+        None,
+    )
+    .unwrap();
+    clock.advance(10);
+    j.record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
+        .unwrap();
+    clock.advance(10);
+    let s = j
+        .record_production_status(
+            &card(1),
+            "CARD_PROD_DONE",
+            OperationStatus::Successful,
+            None,
+        )
+        .unwrap();
+    assert_eq!(s, OrderState::Done);
+    let d = j.detail(&card(1)).unwrap();
+    assert_eq!(d.order.operation_id.as_deref(), Some("op-1"));
+    assert_eq!(d.order.d1_status.as_deref(), Some("CARD_PROD_DONE"));
+    assert_eq!(d.order.updated_at.as_millis(), T0 + 50);
+    let states: Vec<_> = d.history.iter().map(|h| h.state).collect();
+    assert_eq!(
+        states,
+        [
+            OrderState::Intent,
+            OrderState::Sending,
+            OrderState::Accepted,
+            OrderState::InProduction,
+            OrderState::InProduction,
+            OrderState::Done
+        ]
+    );
+    assert_eq!(d.history[4].d1_status.as_deref(), Some("CARD_PROD_READY"));
+    assert!(j.in_flight().unwrap().is_empty());
+}
+
+#[test]
+fn done_is_final_and_says_so() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_production_status(
+        &card(1),
+        "CARD_PROD_DONE",
+        OperationStatus::Successful,
+        None,
+    )
+    .unwrap();
+    // The same final answer again (a second poll) is harmless.
+    assert_eq!(
+        j.record_production_status(
+            &card(1),
+            "CARD_PROD_DONE",
+            OperationStatus::Successful,
+            None
+        )
+        .unwrap(),
+        OrderState::Done
+    );
+    let err = j
+        .record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
+        .unwrap_err();
+    match &err {
+        JournalError::InvalidTransition { from, to, .. } => {
+            assert_eq!((*from, *to), (OrderState::Done, OrderState::InProduction));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("finished"), "{err}");
+    assert!(j.mark_sending(&card(1)).is_err());
+    assert!(j.record_abandoned(&card(1), "x").is_err());
+    assert!(j.record_rejected(&card(1), "400", "x").is_err());
+    assert!(j.record_outcome_unknown(&card(1), "x").is_err());
+    assert_eq!(state(&j, 1), OrderState::Done);
+}
+
+#[test]
+fn failure_from_production_keeps_the_reason() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_accepted(&card(1), "op-1").unwrap();
+    let s = j
+        .record_production_status(
+            &card(1),
+            "CARD_PROD_EXCEPTION",
+            OperationStatus::Failed,
+            Some("printer jammed"),
+        )
+        .unwrap();
+    assert_eq!(s, OrderState::Failed);
+    let o = j.detail(&card(1)).unwrap().order;
+    assert_eq!(o.error_code.as_deref(), Some("CARD_PROD_EXCEPTION"));
+    assert_eq!(o.error_message.as_deref(), Some("printer jammed"));
+}
+
+#[test]
+fn unknown_d1_status_values_are_stored_as_they_come() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_production_status(
+        &card(1),
+        "CARD_SHIPPED_BY_DRONE",
+        OperationStatus::Pending,
+        None,
+    )
+    .unwrap();
+    let o = j.detail(&card(1)).unwrap().order;
+    assert_eq!(o.d1_status.as_deref(), Some("CARD_SHIPPED_BY_DRONE"));
+    assert_eq!(o.state, OrderState::InProduction);
+    assert!(matches!(
+        j.record_production_status(&card(1), "  ", OperationStatus::Pending, None),
+        Err(JournalError::InvalidInput {
+            field: "d1_status",
+            ..
+        })
+    ));
+    assert_eq!(
+        OperationStatus::from_d1("PENDING"),
+        Some(OperationStatus::Pending)
+    );
+    assert_eq!(
+        OperationStatus::from_d1("SUCCESSFUL"),
+        Some(OperationStatus::Successful)
+    );
+    assert_eq!(
+        OperationStatus::from_d1("FAILED"),
+        Some(OperationStatus::Failed)
+    );
+    assert_eq!(OperationStatus::from_d1("pending"), None);
+}
+
+#[test]
+fn outcome_unknown_then_reconciled_by_production_status() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_outcome_unknown(&card(1), "connection reset after sending")
+        .unwrap();
+    // Repeating is harmless.
+    j.record_outcome_unknown(&card(1), "again").unwrap();
+    // A status without the operation id first is refused with what to do.
+    let err = j
+        .record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("record_accepted"), "{err}");
+    j.record_accepted(&card(1), "op-9").unwrap();
+    j.record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
+        .unwrap();
+    let d = j.detail(&card(1)).unwrap();
+    assert_eq!(d.order.state, OrderState::InProduction);
+    assert_eq!(
+        d.history
+            .iter()
+            .filter(|h| h.state == OrderState::OutcomeUnknown)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn outcome_unknown_then_not_found_resends_with_the_same_ids() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_outcome_unknown(&card(1), "timeout").unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    let d = j.detail(&card(1)).unwrap();
+    assert_eq!(d.order.state, OrderState::Sending);
+    assert_eq!(d.order.issuer_request_id, "req-00001");
+    assert_eq!(
+        d.history.last().unwrap().detail.as_deref(),
+        Some("resent with the same card id")
+    );
+}
+
+#[test]
+fn record_accepted_is_idempotent_and_refuses_a_second_operation_id() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    // Not sent yet: refused.
+    assert!(matches!(
+        j.record_accepted(&card(1), "op-1"),
+        Err(JournalError::InvalidTransition {
+            from: OrderState::Intent,
+            ..
+        })
+    ));
+    j.mark_sending(&card(1)).unwrap();
+    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), "op-1").unwrap();
+    assert_eq!(j.detail(&card(1)).unwrap().history.len(), 3);
+    assert!(matches!(
+        j.record_accepted(&card(1), "op-2"),
+        Err(JournalError::OperationIdMismatch { .. })
+    ));
+    for bad in ["", "op 1", &"o".repeat(65), CANARY] {
+        assert!(matches!(
+            j.record_accepted(&card(1), bad),
+            Err(JournalError::InvalidInput {
+                field: "operation_id",
+                ..
+            })
+        ));
+    }
+    assert!(
+        j.record_accepted(&card(1), &"o".repeat(64)).is_err(),
+        "mismatch"
+    );
+    // Once accepted it can no longer be abandoned or re-sent.
+    assert!(j.record_abandoned(&card(1), "x").is_err());
+    let err = j.mark_sending(&card(1)).unwrap_err();
+    assert!(err.to_string().contains("never send it again"), "{err}");
+}
+
+#[test]
+fn rejected_keeps_code_and_message_and_is_final() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    assert!(
+        j.record_rejected(&card(1), "400", "x").is_err(),
+        "not sent yet"
+    );
+    j.mark_sending(&card(1)).unwrap();
+    j.record_rejected(
+        &card(1),
+        "FIELD_INVALID_FORMAT",
+        "consumer.name has a bad format",
+    )
+    .unwrap();
+    let o = j.detail(&card(1)).unwrap().order;
+    assert_eq!(o.state, OrderState::Rejected);
+    assert_eq!(o.error_code.as_deref(), Some("FIELD_INVALID_FORMAT"));
+    assert_eq!(
+        o.error_message.as_deref(),
+        Some("consumer.name has a bad format")
+    );
+    assert!(j.mark_sending(&card(1)).is_err());
+    // Empty code and message are stored as absent, not as empty strings.
+    j.record_intent(&order(2)).unwrap();
+    j.mark_sending(&card(2)).unwrap();
+    j.record_rejected(&card(2), "", "").unwrap();
+    let o = j.detail(&card(2)).unwrap().order;
+    assert_eq!((o.error_code, o.error_message), (None, None));
+}
+
+#[test]
+fn abandon_is_allowed_only_before_d1_accepted() {
+    let (j, _) = mem();
+    for i in 1..=3 {
+        j.record_intent(&order(i)).unwrap();
+    }
+    j.record_abandoned(&card(1), "teller cancelled").unwrap();
+    j.mark_sending(&card(2)).unwrap();
+    j.record_abandoned(&card(2), "productionStatus: 404")
+        .unwrap();
+    j.mark_sending(&card(3)).unwrap();
+    j.record_outcome_unknown(&card(3), "timeout").unwrap();
+    j.record_abandoned(&card(3), "productionStatus: 404")
+        .unwrap();
+    for i in 1..=3 {
+        assert_eq!(state(&j, i), OrderState::Abandoned);
+    }
+    assert_eq!(
+        j.detail(&card(1)).unwrap().order.error_message.as_deref(),
+        Some("teller cancelled")
+    );
+}
+
+#[test]
+fn unknown_or_malformed_card_ids_are_not_found() {
+    let (j, _) = mem();
+    for c in ["nope", "", &"k".repeat(200)] {
+        assert!(
+            matches!(j.mark_sending(c), Err(JournalError::NotFound { .. })),
+            "{c}"
+        );
+        assert!(matches!(
+            j.record_abandoned(c, "x"),
+            Err(JournalError::NotFound { .. })
+        ));
+        assert!(matches!(j.detail(c), Err(JournalError::NotFound { .. })));
+    }
+    let err = j.mark_sending("nope").unwrap_err();
+    assert_eq!(err.to_string(), "no order with card id nope in the journal");
+}
+
+#[test]
+fn free_text_is_scrubbed_of_long_digit_runs_and_capped() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_rejected(
+        &card(1),
+        &format!("E{CANARY}"),
+        &format!(
+            "card 4000 0566 5566 5556 refused, retry in 30 s\n{}",
+            "x".repeat(5000)
+        ),
+    )
+    .unwrap();
+    let o = j.detail(&card(1)).unwrap().order;
+    let msg = o.error_message.unwrap();
+    assert!(
+        msg.starts_with(&format!("card {REMOVED} refused, retry in 30 s")),
+        "{msg}"
+    );
+    assert_eq!(msg.chars().count(), 1000);
+    assert_eq!(
+        o.error_code.as_deref(),
+        Some(format!("E{REMOVED}").as_str())
+    );
+}
+
+#[test]
+fn clones_share_the_journal_across_threads() {
+    let (j, _) = mem();
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let j = j.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let n = t * 100 + i;
+                    j.record_intent(&order(n)).unwrap();
+                    j.mark_sending(&card(n)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(j.in_flight().unwrap().len(), 100);
+    fn assert_send_sync<T: Clone + Send + Sync + 'static>() {}
+    assert_send_sync::<order_journal::Journal>();
+}
