@@ -1,0 +1,243 @@
+//! `operations:production` and `productionStatus`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+use crate::auth::authorize;
+use crate::carddata::{self, product_accepts_pan};
+use crate::config::ProductConfig;
+use crate::production::Operation;
+use crate::server::ConnKill;
+use crate::state::{Shared, lock};
+
+fn id_chars(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Path patterns, the issuer's existence (404) and the token's issuer (403).
+fn check_path(
+    s: &Shared,
+    token_issuer: &str,
+    issuer_id: &str,
+    card_id: &str,
+) -> Result<(), ApiError> {
+    if issuer_id.chars().count() != 10 {
+        return Err(ApiError::invalid_format("issuerId"));
+    }
+    if !id_chars(card_id, 48) {
+        return Err(ApiError::invalid_format("cardId"));
+    }
+    if !s.issuers.contains(issuer_id) {
+        return Err(ApiError::not_found("issuerId not found"));
+    }
+    if token_issuer != issuer_id {
+        return Err(ApiError::forbidden(
+            "the access token does not allow access to this issuer",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn produce(
+    State(s): State<Arc<Shared>>,
+    Path((issuer_id, card_id)): Path<(String, String)>,
+    kill: Option<Extension<ConnKill>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let drop_connection = {
+        let mut faults = lock(&s.faults);
+        let take = faults.drop_after_read > 0;
+        if take {
+            faults.drop_after_read -= 1;
+        }
+        take
+    };
+    let result = accept(&s, &issuer_id, &card_id, &headers, &body);
+    drop(body);
+    if drop_connection && let Some(Extension(kill)) = kill {
+        let outcome = if result.is_ok() {
+            "recorded"
+        } else {
+            "rejected"
+        };
+        tracing::warn!(card_id = %card_id, outcome, "fault: dropping the connection without an answer");
+        kill.0.notify_one();
+        std::future::pending::<()>().await;
+    }
+    match result {
+        Ok(operation_id) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "operationId": operation_id })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn str_at<'a>(body: &'a Value, pointer: &str) -> Option<&'a str> {
+    body.pointer(pointer).and_then(Value::as_str)
+}
+
+fn find_product<'a>(s: &'a Shared, id: &str) -> Option<&'a ProductConfig> {
+    s.products.iter().find(|p| p.id == id)
+}
+
+/// Every check of an order, in D1's order; records and returns the operation id.
+fn accept(
+    s: &Shared,
+    issuer_id: &str,
+    card_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let token_issuer = authorize(s, headers)?;
+    check_path(s, &token_issuer, issuer_id, card_id)?;
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::bad_request("the request body is not JSON"))?;
+    if !body.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body is not a JSON object",
+        ));
+    }
+    match body.get("distributionChannel").and_then(Value::as_str) {
+        Some("INSTANT") => {}
+        Some("THALES" | "CENTRAL") => return Err(ApiError::not_allowed("distributionChannel")),
+        _ => return Err(ApiError::invalid_format("distributionChannel")),
+    }
+    if let Some(field) = s.schema.first_error(&body) {
+        return Err(ApiError::invalid_format(field));
+    }
+    let issuer_request_id = match body.get("issuerRequestId") {
+        None => None,
+        Some(Value::String(id)) if id_chars(id, 64) => Some(id.clone()),
+        Some(_) => return Err(ApiError::invalid_format("issuerRequestId")),
+    };
+
+    let card = carddata::decrypt(
+        str_at(&body, "/encryptedData").unwrap_or_default(),
+        &s.decrypters,
+    )?;
+
+    let named_product = match str_at(&body, "/cardProductId") {
+        Some(id) => {
+            Some(find_product(s, id).ok_or_else(|| ApiError::invalid_value("cardProductId"))?)
+        }
+        None => None,
+    };
+    let station = str_at(&body, "/persoStation").unwrap_or_default();
+    if !s.stations.contains(station) {
+        return Err(ApiError::invalid_value("persoStation"));
+    }
+    let issuance = str_at(&body, "/services/issuance").unwrap_or_default();
+    if !s.services.issuance.iter().any(|i| i == issuance) {
+        return Err(ApiError::invalid_value("services.issuance"));
+    }
+    let optional_services = [
+        ("priority", &s.services.priority),
+        ("delivery", &s.services.delivery),
+        ("packaging", &s.services.packaging),
+        ("cardCarrier", &s.services.card_carrier),
+    ];
+    for (name, known) in optional_services {
+        if let Some(value) = str_at(&body, &format!("/services/{name}"))
+            && !known.iter().any(|k| k == value)
+        {
+            return Err(ApiError::invalid_value(format!("services.{name}")));
+        }
+    }
+    let pan = card.pan()?;
+    let product = match named_product {
+        Some(p) => p,
+        None => s
+            .products
+            .iter()
+            .find(|p| product_accepts_pan(p, pan))
+            .ok_or_else(|| ApiError::invalid_value("encryptedData.pan"))?,
+    };
+    if !product.issuance.iter().any(|i| i == issuance) {
+        return Err(ApiError::not_allowed("services.issuance"));
+    }
+    let config = str_at(&body, "/paymentApplication/config").unwrap_or_default();
+    if !product
+        .payment_application_configs
+        .iter()
+        .any(|c| c == config)
+    {
+        return Err(ApiError::invalid_value("paymentApplication.config"));
+    }
+    card.check(product)?;
+    drop(card);
+
+    let mut operations = lock(&s.operations);
+    let mut faults = lock(&s.faults);
+    if let Some(existing) = operations.for_card_mut(issuer_id, card_id) {
+        for op in existing.iter_mut() {
+            op.settle(s.clock, &faults.stations_offline);
+        }
+        if existing.iter().any(Operation::is_blocking) {
+            return Err(ApiError::not_allowed("cardId"));
+        }
+    }
+    let data_exception = (faults.data_exception_next > 0).then(|| {
+        faults.data_exception_next -= 1;
+        faults.data_exception_reason.clone()
+    });
+    let mut op = Operation::new(
+        card_id.to_owned(),
+        issuer_request_id,
+        station.to_owned(),
+        data_exception,
+    );
+    op.settle(s.clock, &faults.stations_offline);
+    let operation_id = op.operation_id.clone();
+    operations.insert(issuer_id, op);
+    s.orders_accepted.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(issuer_id, card_id, operation_id = %operation_id, "order accepted");
+    Ok(operation_id)
+}
+
+pub(crate) async fn production_status(
+    State(s): State<Arc<Shared>>,
+    Path((issuer_id, card_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    match status(&s, &issuer_id, &card_id, &headers) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn status(
+    s: &Shared,
+    issuer_id: &str,
+    card_id: &str,
+    headers: &HeaderMap,
+) -> Result<Value, ApiError> {
+    let token_issuer = authorize(s, headers)?;
+    check_path(s, &token_issuer, issuer_id, card_id)?;
+    let mut operations = lock(&s.operations);
+    let faults = lock(&s.faults);
+    let ops = operations
+        .for_card_mut(issuer_id, card_id)
+        .ok_or_else(|| ApiError::not_found("no operation for this cardId"))?;
+    let list: Vec<Value> = ops
+        .iter_mut()
+        .map(|op| {
+            op.settle(s.clock, &faults.stations_offline);
+            op.to_json()
+        })
+        .collect();
+    Ok(json!({ "operations": list }))
+}
