@@ -110,6 +110,9 @@ pub struct D1Config {
     pub extra_ca_pem: Option<String>,
     /// Trust only `extra_ca_pem`, not the platform roots (test peers, private gateways).
     pub trust_only_extra_ca: bool,
+    /// Allow `http://` base URLs, and only on a loopback host (the in-process training
+    /// sandbox). Never for staging or production.
+    pub allow_plain_http_loopback: bool,
     pub connect_timeout: Duration,
     /// Longest wait for any read from the server.
     pub read_timeout: Duration,
@@ -139,6 +142,7 @@ impl D1Config {
             client_identity: None,
             extra_ca_pem: None,
             trust_only_extra_ca: false,
+            allow_plain_http_loopback: false,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
@@ -156,8 +160,22 @@ impl D1Config {
         ] {
             let parsed =
                 reqwest::Url::parse(url).map_err(|_| D1Error::config(key, "is not a valid URL"))?;
-            if parsed.scheme() != "https" {
-                return Err(D1Error::config(key, "must be an https:// URL"));
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            match parsed.scheme() {
+                "https" => {}
+                "http" if self.allow_plain_http_loopback && loopback => {}
+                "http" if self.allow_plain_http_loopback => {
+                    return Err(D1Error::config(
+                        key,
+                        "plain http:// is allowed on a loopback host only",
+                    ));
+                }
+                _ => return Err(D1Error::config(key, "must be an https:// URL")),
             }
         }
         if self.assertion_lifetime.is_zero() || self.assertion_lifetime > MAX_ASSERTION_LIFETIME {
@@ -409,7 +427,7 @@ impl D1Client {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .timeout(config.request_timeout)
-            .https_only(true);
+            .https_only(!config.allow_plain_http_loopback);
         if let Some(pem) = &config.extra_ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|_| D1Error::config("extraCaPem", "is not a PEM certificate bundle"))?;
@@ -921,8 +939,12 @@ mod tests {
         assert!(c.check().is_ok());
         c.assertion_lifetime = Duration::from_secs(15 * 60 + 1);
         assert_eq!(c.check().unwrap_err().kind(), "config");
-        let c = D1Config::new("http://a/authz/v1", "https://a/banking/v1", issuer.clone());
+        let mut c = D1Config::new("http://a/authz/v1", "https://a/banking/v1", issuer.clone());
         assert!(c.check().unwrap_err().to_string().contains("authBaseUrl"));
+        c.allow_plain_http_loopback = true;
+        assert!(c.check().unwrap_err().to_string().contains("loopback"));
+        c.auth_base_url = "http://127.0.0.1:8080/authz/v1".into();
+        assert!(c.check().is_ok());
         let c = D1Config::new("https://a/authz/v1", "not a url", issuer);
         assert!(
             c.check()
