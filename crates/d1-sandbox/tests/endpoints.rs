@@ -328,7 +328,8 @@ async fn path_patterns_issuer_unknown_and_forbidden() {
     let token = env.token().await;
     let b = body(&env.keys).to_string().into_bytes();
     let card = card_id();
-    let cases: Vec<(&str, String, (u16, Option<&str>))> = vec![
+    type Case<'a> = (&'a str, String, (u16, Option<&'a str>));
+    let cases: Vec<Case> = vec![
         (
             "TRAINING0",
             card.clone(),
@@ -372,7 +373,7 @@ async fn path_patterns_issuer_unknown_and_forbidden() {
         .await;
     assert_eq!(r.error(), Some("cardId"));
     // Boundaries that are valid: cardId of 1 and of 48 characters.
-    for id in ["a".to_owned(), format!("{}", "Z_-9".repeat(12))] {
+    for id in ["a".to_owned(), "Z_-9".repeat(12)] {
         let r = env
             .order_raw(
                 &token,

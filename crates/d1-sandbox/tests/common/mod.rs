@@ -1,5 +1,5 @@
 //! Test helpers: JWTs and JWEs are made here with josekit directly (never with d1-client).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
