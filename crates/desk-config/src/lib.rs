@@ -1,1 +1,34 @@
-//! Issuance Desk layered configuration (skeleton).
+//! Issuance Desk configuration: layered TOML (built-in training defaults < machine-wide file
+//! pushed by IT < per-user file < `ISSUANCE_DESK__SECTION__KEY` environment variables), merged
+//! with figment and validated as a whole. Every problem is reported with its key, its source and
+//! what is expected.
+//!
+//! ```no_run
+//! use desk_config::{Config, ConfigSources};
+//! match Config::load(&ConfigSources::from_process()) {
+//!     Ok(loaded) => println!("environment: {}", loaded.config.environment),
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! ```
+//!
+//! The configuration only holds public material; secrets live in the OS keychain
+//! (`desk-secrets`).
+
+mod error;
+mod lenient;
+mod load;
+mod model;
+mod sources;
+mod validate;
+
+pub use error::{ConfigError, Problem};
+pub use load::{FileReport, LoadedConfig};
+pub use model::*;
+pub use sources::{
+    ConfigFile, ConfigSources, ENV_PREFIX, Layer, MACHINE_CONFIG_ENV, USER_CONFIG_ENV,
+    default_machine_config_path, default_user_config_path,
+};
+pub use validate::TRAINING_ISSUER_ID;
+
+/// The commented example configuration file (`config.example.toml`), for `config example`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");

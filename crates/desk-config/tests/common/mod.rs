@@ -1,0 +1,100 @@
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::new_without_default
+)]
+use std::path::PathBuf;
+
+use desk_config::{Config, ConfigError, ConfigSources, LoadedConfig};
+
+pub const ENC_X: &str = "4jJKfP_MAejWBXwDJKthJLuVyy_AFnIHPUzE9IpBbbY";
+pub const ENC_Y: &str = "KrWoarkfRg_iLM_jpQmJLR78yFtLbzOq-d4aiGQzIu0";
+
+pub fn enc_jwk_toml() -> String {
+    format!(r#"{{ kty = "EC", crv = "P-256", kid = "d1-enc-1", x = "{ENC_X}", y = "{ENC_Y}" }}"#)
+}
+
+/// A valid production file; `extra` is appended (it may add tables).
+pub fn production(extra: &str) -> String {
+    format!(
+        r#"environment = "production"
+[d1]
+issuer_id = "BANK000001"
+signing_kid = "sign-1"
+encryption_key = {jwk}
+
+[[products]]
+id = "P1"
+display_name = "Product one"
+pan_lengths = [16]
+bin_ranges = [{{ from = "455600", to = "455699" }}]
+[products.payment_application]
+config = "VIS_163"
+
+[[stations]]
+id = "ST-1"
+name = "Printer"
+{extra}
+"#,
+        jwk = enc_jwk_toml()
+    )
+}
+
+pub struct Files {
+    pub dir: tempfile::TempDir,
+}
+
+impl Files {
+    pub fn new() -> Self {
+        Files {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    pub fn machine(&self, content: &str) -> ConfigSources {
+        let path = self.write("machine.toml", content);
+        ConfigSources::defaults_only().with_machine_file(path)
+    }
+}
+
+pub fn load_machine(content: &str) -> (Files, Result<LoadedConfig, ConfigError>) {
+    let files = Files::new();
+    let result = Config::load(&files.machine(content));
+    (files, result)
+}
+
+/// The problems of a load that must fail, as displayed strings.
+pub fn problems(result: Result<LoadedConfig, ConfigError>) -> Vec<String> {
+    match result {
+        Ok(_) => panic!("expected the configuration to be refused"),
+        Err(e) => e.problems().iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+/// Asserts exactly one problem mentions `key` and returns it.
+pub fn problem_at(result: Result<LoadedConfig, ConfigError>, key: &str) -> desk_config::Problem {
+    let err = result.expect_err("expected the configuration to be refused");
+    let found: Vec<_> = err
+        .problems()
+        .iter()
+        .filter(|p| p.key == key)
+        .cloned()
+        .collect();
+    assert_eq!(found.len(), 1, "expected one problem at {key}, got: {err}");
+    found[0].clone()
+}
+
+pub fn ok(result: Result<LoadedConfig, ConfigError>) -> LoadedConfig {
+    match result {
+        Ok(c) => c,
+        Err(e) => panic!("expected a valid configuration, got:\n{e}"),
+    }
+}
