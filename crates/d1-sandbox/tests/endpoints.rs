@@ -1,4 +1,5 @@
 //! Token, order and productionStatus endpoints over real HTTP.
+#![allow(clippy::unwrap_used, clippy::too_many_arguments)]
 
 mod common;
 
