@@ -1,7 +1,6 @@
 //! The HTTP client: one reqwest client (rustls, optional mTLS, optional extra CA), the token
 //! cache, retries, and the two D1 calls.
 
-use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -377,20 +376,36 @@ enum SendError {
     MaybeSent { timeout: bool },
 }
 
-fn classify(e: &reqwest::Error) -> SendError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<rustls::Error>().is_some() {
-            return SendError::Tls;
-        }
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+/// True when a rustls error sits anywhere in the chain. `io::Error` hides its inner error from
+/// `source()` (it forwards to the inner error's source), so unwrap those with `get_ref`.
+fn has_tls_error(err: &(dyn std::error::Error + 'static), depth: u8) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    if err.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    if let Some(io) = err.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        // A TLS alert from the peer after our handshake finished (TLS 1.3: a client certificate
+        // refused) reaches us from tokio-rustls as a plain message, not as a rustls::Error. The
+        // server refused the session, so it never processed the request.
+        if io.kind() == std::io::ErrorKind::InvalidData
+            && inner.to_string().starts_with("received fatal alert")
         {
-            return SendError::Tls;
+            return true;
         }
-        source = s.source();
+        if has_tls_error(inner, depth + 1) {
+            return true;
+        }
+    }
+    err.source().is_some_and(|s| has_tls_error(s, depth + 1))
+}
+
+fn classify(e: &reqwest::Error) -> SendError {
+    if has_tls_error(e, 0) {
+        return SendError::Tls;
     }
     if e.is_connect() {
         SendError::NotSent {

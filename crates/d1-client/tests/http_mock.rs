@@ -396,3 +396,23 @@ async fn an_unreachable_host_is_retried_then_reported() {
     let e = client.order_card(&prepared("c-ok")).await.unwrap_err();
     assert_eq!(e.kind(), "connection");
 }
+
+#[test]
+fn the_leak_scanner_catches_a_planted_leak() {
+    // Proves the canary checks above can fail: a log line with the PAN is found.
+    let capture = Capture::default();
+    {
+        let _guard = capture.install();
+        tracing::info!(pan = CANARY_PAN, "leak");
+    }
+    let result = std::panic::catch_unwind(|| assert_no_secrets(&capture, &[]));
+    assert!(result.is_err());
+    let clean = Capture::default();
+    {
+        let _guard = clean.install();
+        tracing::info!("fine");
+    }
+    let result =
+        std::panic::catch_unwind(|| assert_no_secrets(&clean, &[format!("card {CANARY_PAN}")]));
+    assert!(result.is_err(), "an error text with the PAN is caught too");
+}
