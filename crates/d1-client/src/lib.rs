@@ -6,6 +6,40 @@
 //!   JWE by [`PreparedOrder::prepare`].
 //! - [`D1Client`]: ES256 JWT-bearer token (cached, single-flight refresh), mTLS, retries, typed
 //!   [`D1Error`]s, [`OrderOutcome::Unknown`] when the outcome cannot be known.
+//!
+//! Secrets cannot be serialized. This compiles (a normal serializable type):
+//!
+//! ```
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::FieldError>();
+//! ```
+//!
+//! and each of these does not:
+//!
+//! ```compile_fail
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::CardData>();
+//! ```
+//!
+//! ```compile_fail
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::CardDataInput>();
+//! ```
+//!
+//! ```compile_fail
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::SigningKey>();
+//! ```
+//!
+//! ```compile_fail
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::AccessToken>();
+//! ```
+//!
+//! ```compile_fail
+//! fn needs_serialize<T: serde::Serialize>() {}
+//! needs_serialize::<d1_client::Jwe>();
+//! ```
 
 mod auth;
 mod card;
@@ -30,7 +64,25 @@ pub use error::{D1Error, Endpoint};
 pub use ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds};
 pub use jwe::{EncryptionKey, Jwe, encrypt_card_data};
 pub use model::{
-    CardCarrierConfig, CardDesign, CardRequestInstant, Instant, PaymentApplication, Services,
+    CardCarrierConfig, CardDesign, CardRequestInstant, InstantChannel, PaymentApplication, Services,
 };
 pub use order::PreparedOrder;
 pub use validate::{FieldError, FieldErrorCode, patterns, validate_request};
+
+/// Entry points for the benchmarks only; not part of the supported API.
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::{D1Error, IssuerId, SigningKey};
+
+    /// Signs one assertion (as the token fetch does) and returns its length.
+    pub fn sign_assertion(key: &SigningKey, issuer_id: &IssuerId) -> Result<usize, D1Error> {
+        let a = crate::auth::sign_assertion(
+            key,
+            issuer_id,
+            None,
+            std::time::SystemTime::now(),
+            std::time::Duration::from_secs(300),
+        )?;
+        Ok(a.0.len())
+    }
+}

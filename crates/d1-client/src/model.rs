@@ -12,19 +12,19 @@ use crate::ids::IssuerRequestId;
 
 /// The fixed `distributionChannel` of this crate: always `"INSTANT"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Instant;
+pub struct InstantChannel;
 
-impl Serialize for Instant {
+impl Serialize for InstantChannel {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str("INSTANT")
     }
 }
 
-impl<'de> Deserialize<'de> for Instant {
+impl<'de> Deserialize<'de> for InstantChannel {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
         if s == "INSTANT" {
-            Ok(Instant)
+            Ok(InstantChannel)
         } else {
             Err(serde::de::Error::custom(
                 "distributionChannel must be INSTANT for this client",
@@ -39,7 +39,7 @@ impl<'de> Deserialize<'de> for Instant {
 pub struct CardRequestInstant {
     /// Always `"INSTANT"`.
     #[serde(default)]
-    pub distribution_channel: Instant,
+    pub distribution_channel: InstantChannel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn full_request_uses_schema_names_and_never_deprecated_fields() {
         let r = CardRequestInstant {
-            distribution_channel: Instant,
+            distribution_channel: InstantChannel,
             consumer_id: Some("c1".into()),
             card_product_id: Some("p1".into()),
             perso_station: "S1".into(),

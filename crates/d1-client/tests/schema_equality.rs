@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use d1_client::{
-    CardCarrierConfig, CardDesign, CardRequestInstant, Instant, IssuerRequestId,
+    CardCarrierConfig, CardDesign, CardRequestInstant, InstantChannel, IssuerRequestId,
     PaymentApplication, Services, patterns, validate_request,
 };
 use proptest::prelude::*;
@@ -307,7 +307,7 @@ fn request_with(mk: Mk) -> impl Strategy<Value = CardRequestInstant> {
                 rid,
             )| {
                 CardRequestInstant {
-                    distribution_channel: Instant,
+                    distribution_channel: InstantChannel,
                     consumer_id,
                     card_product_id,
                     perso_station,
