@@ -482,7 +482,8 @@ pub struct Services {
     pub issuance: Vec<String>,
     /// `services.priority` values (empty: priority is not sent).
     pub priorities: Vec<String>,
-    /// The preselected priority (must be one of `priorities`).
+    /// The preselected priority (must be one of `priorities`); when not set, the first priority
+    /// (filled in when loading).
     pub default_priority: Option<String>,
     /// `services.delivery` values (empty: not sent, D1 applies `NO_SHIPMENT`).
     pub delivery: Vec<String>,
@@ -497,7 +498,7 @@ impl Default for Services {
         Services {
             issuance: vec!["CREATION".into(), "RENEWAL".into(), "REPLACEMENT".into()],
             priorities: vec!["STANDARD".into(), "URGENT".into()],
-            default_priority: Some("STANDARD".into()),
+            default_priority: None,
             delivery: Vec::new(),
             packaging: Vec::new(),
             card_carrier: Vec::new(),

@@ -133,7 +133,10 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
     }
 
     let mut d1 = draft.d1?;
-    let services = draft.services?;
+    let mut services = draft.services?;
+    if services.default_priority.is_none() {
+        services.default_priority = services.priorities.first().cloned();
+    }
     let environment = env?;
     if environment == Environment::Training && d1.issuer_id.is_none() {
         d1.issuer_id = Some(TRAINING_ISSUER_ID.to_string());
