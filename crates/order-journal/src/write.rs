@@ -79,8 +79,8 @@ fn refuse(card_id: &str, from: OrderState, to: OrderState, hint: &'static str) -
 const HINT_FINAL: &str = "the order is finished; a new order needs a new card id";
 
 impl Journal {
-    /// Records a new order before anything is sent to D1, and commits it durably (WAL,
-    /// `synchronous=FULL`) before returning. State: [`OrderState::Intent`].
+    /// Records a new order before anything is sent to D1, and commits it durably (fsynced: it
+    /// survives a power cut) before returning. State: [`OrderState::Intent`].
     ///
     /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
@@ -94,7 +94,7 @@ impl Journal {
         check_d1_id("issuer_request_id", &order.issuer_request_id)?;
         check_d1_id("correlation_id", &order.correlation_id)?;
         let now = self.now().as_millis();
-        self.with_writer(|conn| {
+        self.with_durable_writer(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: Option<i64> = tx
                 .query_row(
@@ -138,9 +138,10 @@ impl Journal {
 
     /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
     /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`
-    /// and `OutcomeUnknown`.
+    /// and `OutcomeUnknown`. Committed durably (fsynced) before returning, so an order found in
+    /// `Intent` at start was really never sent, even after a power cut.
     pub fn mark_sending(&self, card_id: &str) -> Result<()> {
-        self.transition(card_id, |cur| match cur.state {
+        self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
             OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
                 detail: Some("resent with the same card id".to_owned()),
@@ -314,10 +315,28 @@ impl Journal {
         })
     }
 
+    /// [`Journal::transition`], fsynced before returning.
+    fn transition_durable<'a>(
+        &self,
+        card_id: &str,
+        decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
+    ) -> Result<()> {
+        self.with_durable_writer(|conn| self.transition_on(conn, card_id, decide))
+    }
+
     /// Loads the order, asks `decide` for the change (`None` = nothing to do), applies it and its
-    /// history entry in one transaction.
+    /// history entry in one transaction (crash-safe; not fsynced).
     fn transition<'a>(
         &self,
+        card_id: &str,
+        decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
+    ) -> Result<()> {
+        self.with_writer(|conn| self.transition_on(conn, card_id, decide))
+    }
+
+    fn transition_on<'a>(
+        &self,
+        conn: &mut rusqlite::Connection,
         card_id: &str,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
@@ -327,7 +346,7 @@ impl Journal {
             });
         }
         let now = self.now().as_millis();
-        self.with_writer(|conn| {
+        {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let cur = load(&tx, card_id)?;
             let Some(change) = decide(&cur)? else {
@@ -368,6 +387,6 @@ impl Journal {
             ])?;
             tx.commit()?;
             Ok(())
-        })
+        }
     }
 }
