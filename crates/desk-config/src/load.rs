@@ -135,8 +135,12 @@ impl<'a> Reporter<'a> {
     }
 
     /// Where the value at `key` came from, for people.
+    /// `None` when the key is absent from every layer (a required key that is missing).
     pub fn source_of(&self, key: &str) -> Option<String> {
         let (value, keys) = self.deepest(key);
+        if keys.len() < parse_key(key).len() || matches!(value, Value::Empty(..)) {
+            return None;
+        }
         let metadata = self.metadata_of(value)?;
         Some(describe(metadata, &keys))
     }

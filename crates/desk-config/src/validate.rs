@@ -77,7 +77,14 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
                 }
             }
         }
-        for leaf in r.leaves("supervisors") {
+        let mut keys = r.leaves("supervisors");
+        // An emptied list has no leaves: check the lists themselves too.
+        keys.extend([
+            "supervisors.users".to_string(),
+            "supervisors.groups".to_string(),
+        ]);
+        keys.dedup();
+        for leaf in keys {
             if !r.is_machine_or_default(&leaf) {
                 r.report(
                     &leaf,

@@ -536,6 +536,15 @@ fn production_requires_its_keys_and_its_own_products() {
             .message
             .contains("required for environment = production")
     );
+    assert_eq!(
+        err.problems()[0].source,
+        None,
+        "a missing key has no source"
+    );
+    assert_eq!(
+        err.problems()[3].source.as_deref(),
+        Some("built-in defaults")
+    );
     for env in ["staging", "custom"] {
         let err = load_machine(&format!("environment = \"{env}\"\n"))
             .1
@@ -839,4 +848,11 @@ fn supervisors_come_from_the_machine_file_only() {
         load_machine("[supervisors]\nusers = [\" \"]\n").1,
         "supervisors.users[0]",
     );
+    // Emptying the machine's list from a user file is refused too.
+    let empty = f.write("e.toml", "[supervisors]\ngroups = []\n");
+    let p = problem_at(
+        Config::load(&sources.clone().with_user_file(&empty)),
+        "supervisors.groups",
+    );
+    assert_eq!(p.source, Some(empty.display().to_string()));
 }
