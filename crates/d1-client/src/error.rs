@@ -2,8 +2,25 @@
 //! assertions or keys. D1's free-text `error` field is kept for IT (`detail`) but never shown in
 //! `Display`, as D1 says it is not meant for end users.
 
+use serde::Serialize;
+
 use crate::ids::CorrelationId;
 use crate::validate::FieldError;
+
+/// What crosses the IPC boundary for a [`D1Error`]: a stable `kind`, the plain-English message
+/// and advice, the correlation id and, for invalid requests, the field errors. Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct D1ErrorReport {
+    pub kind: &'static str,
+    pub message: String,
+    pub what_to_do: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_errors: Vec<FieldError>,
+    pub transient: bool,
+}
 
 /// Which call failed, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,6 +257,21 @@ impl D1Error {
         }
     }
 
+    /// The serializable form for the UI (see [`D1ErrorReport`]).
+    pub fn report(&self) -> D1ErrorReport {
+        D1ErrorReport {
+            kind: self.kind(),
+            message: self.user_message(),
+            what_to_do: self.what_to_do(),
+            correlation_id: self.correlation_id().map(|c| c.as_str().to_string()),
+            field_errors: match self {
+                Self::InvalidRequest { errors } => errors.clone(),
+                _ => Vec::new(),
+            },
+            transient: self.is_transient(),
+        }
+    }
+
     /// True when retrying the same request later may succeed (the app may offer "try again").
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -352,5 +384,37 @@ impl D1Error {
                 "Refresh the order status to learn whether D1 received the order."
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::FieldErrorCode;
+
+    #[test]
+    fn report_serializes_kind_message_and_fields() {
+        let e = D1Error::InvalidRequest {
+            errors: vec![FieldError::new(
+                "cardDesign.customLines[3]",
+                FieldErrorCode::Pattern,
+            )],
+        };
+        let v = serde_json::to_value(e.report()).unwrap();
+        assert_eq!(v["kind"], "invalid_request");
+        assert_eq!(v["fieldErrors"][0]["code"], "pattern");
+        assert!(v.get("correlationId").is_none());
+        let cid = CorrelationId::parse("abc").unwrap();
+        let v = serde_json::to_value(
+            D1Error::Unavailable {
+                correlation_id: cid,
+                attempts: 3,
+            }
+            .report(),
+        )
+        .unwrap();
+        assert_eq!(v["correlationId"], "abc");
+        assert_eq!(v["transient"], true);
+        assert_eq!(v["message"], "D1 is temporarily unavailable.");
     }
 }

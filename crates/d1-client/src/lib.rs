@@ -60,7 +60,7 @@ pub use client::{
     ClientIdentity, D1Client, D1Config, DetailsStatus, OperationDetails, OperationStatus,
     OrderOutcome, ProductionOperation, RetryPolicy, UnknownReason,
 };
-pub use error::{D1Error, Endpoint};
+pub use error::{D1Error, D1ErrorReport, Endpoint};
 pub use ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds};
 pub use jwe::{EncryptionKey, Jwe, encrypt_card_data};
 pub use model::{
