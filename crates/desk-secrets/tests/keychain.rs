@@ -475,3 +475,67 @@ fn child_without_secret_service() {
     println!("KIND={:?}", read.kind());
     println!("MESSAGE={read}");
 }
+
+#[test]
+fn a_locked_keychain_is_reported_as_locked() {
+    in_keyring_session();
+    // Locking the collection would disturb the other tests: run in a keyring session of its own.
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/with-keyring.sh");
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(script)
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_locked_keychain",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env_remove("ISSUANCE_DESK_IN_KEYRING_SESSION")
+        .env("DESK_SECRETS_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("KIND=Locked"), "{stdout}");
+    assert!(
+        stdout.contains("MESSAGE=the keychain is locked: unlock it and try again"),
+        "{stdout}"
+    );
+}
+
+#[test]
+#[ignore = "run as a child process by a_locked_keychain_is_reported_as_locked"]
+fn child_locked_keychain() {
+    if std::env::var_os("DESK_SECRETS_CHILD").is_none() {
+        return;
+    }
+    let s = SecretStore::new(Namespace::new(DEVELOPMENT_PREFIX, "training", "LOCKED0001").unwrap());
+    let pem = pkcs8_pem(&p256());
+    s.import_signing_key(pem.as_bytes()).unwrap();
+    let lock = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    let read = s.signing_key().unwrap_err();
+    assert!(!read.to_string().contains(&pem_body(&pem)));
+    println!("KIND={:?}", read.kind());
+    println!("MESSAGE={read}");
+}
