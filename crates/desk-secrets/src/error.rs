@@ -150,7 +150,7 @@ fn is_no_service(_inner: &(dyn std::error::Error + Send + Sync + 'static)) -> bo
     false
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
