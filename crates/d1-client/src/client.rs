@@ -947,6 +947,35 @@ mod tests {
         assert_eq!(known, DetailsStatus::CardProdDone);
     }
 
+    fn signing_key() -> SigningKey {
+        let mut jwk = josekit::jws::ES256
+            .generate_key_pair()
+            .unwrap()
+            .to_jwk_private_key();
+        jwk.set_key_id("k");
+        SigningKey::from_jwk_json(Zeroizing::new(jwk.to_string())).unwrap()
+    }
+
+    #[test]
+    fn bad_tls_material_is_a_config_error_naming_the_key() {
+        let issuer = IssuerId::parse("ISSUER0001").unwrap();
+        let mut c = D1Config::new("https://a/authz/v1", "https://a/banking/v1", issuer);
+        c.extra_ca_pem = Some("not a certificate".into());
+        let e = D1Client::new(c.clone(), signing_key()).unwrap_err();
+        assert!(e.to_string().contains("extraCaPem"), "{e}");
+        c.extra_ca_pem = None;
+        c.client_identity = Some(ClientIdentity::from_pem(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "nokey",
+        ));
+        let e = D1Client::new(c.clone(), signing_key()).unwrap_err();
+        assert!(e.to_string().contains("clientIdentity"), "{e}");
+        c.client_identity = None;
+        c.trust_only_extra_ca = true;
+        let e = D1Client::new(c, signing_key()).unwrap_err();
+        assert!(e.to_string().contains("trustOnlyExtraCa"), "{e}");
+    }
+
     #[test]
     fn config_is_checked() {
         let issuer = IssuerId::parse("ISSUER0001").unwrap();

@@ -2,8 +2,8 @@
 //! `#/components/schemas/cardRequestInstant` agree on every generated request — same verdict and
 //! same set of failing JSON paths. Values are boundary lengths, Unicode (letters, numbers,
 //! combining marks, other scripts, emoji), the edges of the vendor's odd class ranges, and
-//! arbitrary strings. Case count: `PROPTEST_CASES` (default 12 000 requests, each holding ~30
-//! generated strings, so every field sees ~12 000 values).
+//! arbitrary strings. Case count: `PROPTEST_CASES` (default 20 000 requests, each holding ~30
+//! generated strings, so every field sees ~16 000–20 000 values).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
 use std::collections::BTreeSet;
@@ -350,7 +350,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12_000)
+        .unwrap_or(20_000)
 }
 
 proptest! {
