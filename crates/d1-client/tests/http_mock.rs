@@ -31,6 +31,7 @@ struct Seen {
     order_headers: Vec<HeaderMap>,
     order_bodies: Vec<Bytes>,
     auth_headers: Vec<String>,
+    expires_in: u64,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -41,7 +42,8 @@ async fn token(State(s): State<Shared>, body: Bytes) -> Response {
     seen.tokens += 1;
     seen.form.push(form);
     let n = seen.tokens;
-    axum::Json(serde_json::json!({"access_token": format!("tok-{n}"), "expires_in": 900, "scope": "banking", "token_type": "Bearer"}))
+    let expires_in = seen.expires_in;
+    axum::Json(serde_json::json!({"access_token": format!("tok-{n}"), "expires_in": expires_in, "scope": "banking", "token_type": "Bearer"}))
         .into_response()
 }
 
@@ -140,7 +142,14 @@ struct Mock {
 }
 
 async fn mock() -> Mock {
-    let seen: Shared = Arc::default();
+    mock_with_token_lifetime(900).await
+}
+
+async fn mock_with_token_lifetime(expires_in: u64) -> Mock {
+    let seen: Shared = Arc::new(Mutex::new(Seen {
+        expires_in,
+        ..Seen::default()
+    }));
     let app = Router::new()
         .route("/authz/v1/oauth2/token", post(token))
         .route(
@@ -395,6 +404,24 @@ async fn an_unreachable_host_is_retried_then_reported() {
     assert!(e.is_transient());
     let e = client.order_card(&prepared("c-ok")).await.unwrap_err();
     assert_eq!(e.kind(), "connection");
+}
+
+#[tokio::test]
+async fn the_token_is_reused_until_shortly_before_it_expires() {
+    // expires_in = 4 s; refreshed at most half the lifetime early, i.e. after 2 s.
+    let m = mock_with_token_lifetime(4).await;
+    let (client, _) = client(&m.origin);
+    client.ensure_token().await.unwrap();
+    client.ensure_token().await.unwrap();
+    assert_eq!(m.seen.lock().unwrap().tokens, 1, "reused while fresh");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    client.ensure_token().await.unwrap();
+    assert_eq!(
+        m.seen.lock().unwrap().tokens,
+        2,
+        "refreshed before expires_in ends"
+    );
+    assert_eq!(client.tokens_fetched(), 2);
 }
 
 #[test]
