@@ -11,5 +11,14 @@ fn main() {
 
 /// Every command the shell exposes. Keep in step with `src/ipc.rs`.
 fn issuance_desk_commands() -> &'static [&'static str] {
-    &["app_info"]
+    &[
+        "app_info",
+        "check_connection",
+        "order_form_options",
+        "check_order",
+        "review_order",
+        "submit_order",
+        "resend_order",
+        "order_status",
+    ]
 }

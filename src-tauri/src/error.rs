@@ -1,3 +1,4 @@
+use order_workflow::{FieldProblem, WorkflowError};
 use serde::Serialize;
 
 /// What the UI does differently for an error. Add a kind only when the UI acts on it
@@ -7,6 +8,13 @@ use serde::Serialize;
 pub enum ErrorKind {
     /// The input is wrong; `fields` says where. Nothing was sent.
     Validation,
+    /// D1 refused the order; sending it again unchanged cannot help.
+    Rejected,
+    /// D1 could not be reached or failed for now; the same order may be sent again
+    /// (`cardId` says which), and no second card can result.
+    Unavailable,
+    /// The desk is not set up to order (configuration, keys, the training D1).
+    Setup,
     /// Something unexpected inside the app; the message says what to tell IT.
     Internal,
 }
@@ -18,9 +26,18 @@ pub enum ErrorKind {
 #[error("{message}")]
 pub struct IpcError {
     pub kind: ErrorKind,
+    /// What happened, in plain English (the UI translates `code` when it knows it).
     pub message: String,
+    /// A stable code for the UI's translations, e.g. D1's error class.
+    pub code: Option<String>,
+    /// What the teller or IT should do next.
+    pub what_to_do: Option<String>,
     /// The id to quote to IT, when the error came from a D1 exchange.
     pub correlation_id: Option<String>,
+    /// The order concerned, once it has ids.
+    pub card_id: Option<String>,
+    /// For `validation`: every field with a problem.
+    pub fields: Vec<FieldProblem>,
 }
 
 impl IpcError {
@@ -28,7 +45,56 @@ impl IpcError {
         Self {
             kind,
             message: message.into(),
+            code: None,
+            what_to_do: None,
             correlation_id: None,
+            card_id: None,
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl From<WorkflowError> for IpcError {
+    fn from(error: WorkflowError) -> Self {
+        match error {
+            WorkflowError::Invalid(fields) => Self {
+                fields,
+                code: Some("invalid_fields".to_owned()),
+                ..Self::new(ErrorKind::Validation, "Some fields need correcting.")
+            },
+            WorkflowError::D1 { error, card_id } => {
+                let kind = match &error {
+                    d1_client::D1Error::InvalidRequest { .. } => ErrorKind::Validation,
+                    d1_client::D1Error::Config { .. }
+                    | d1_client::D1Error::Signing
+                    | d1_client::D1Error::Encryption => ErrorKind::Setup,
+                    e if e.is_transient() => ErrorKind::Unavailable,
+                    _ => ErrorKind::Rejected,
+                };
+                Self {
+                    code: Some(error.kind().to_owned()),
+                    what_to_do: Some(error.what_to_do().to_owned()),
+                    correlation_id: error.correlation_id().map(|c| c.as_str().to_owned()),
+                    card_id,
+                    ..Self::new(kind, error.user_message())
+                }
+            }
+            WorkflowError::NothingToRetry => Self {
+                code: Some("nothing_to_retry".to_owned()),
+                ..Self::new(ErrorKind::Rejected, error.to_string())
+            },
+            WorkflowError::Training(_) => Self {
+                code: Some("training_unavailable".to_owned()),
+                what_to_do: Some(
+                    "Restart Issuance Desk; if it happens again, give IT the log file.".to_owned(),
+                ),
+                ..Self::new(ErrorKind::Setup, error.to_string())
+            },
+            WorkflowError::Journal(_) | WorkflowError::Task(_) => Self {
+                code: Some("journal".to_owned()),
+                what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
+                ..Self::new(ErrorKind::Internal, error.to_string())
+            },
         }
     }
 }
@@ -41,13 +107,29 @@ mod tests {
     fn serializes_as_coded_object_not_string() {
         let error = IpcError::new(ErrorKind::Validation, "The PAN fails the check digit.");
         let json = serde_json::to_value(&error).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({
-                "kind": "validation",
-                "message": "The PAN fails the check digit.",
-                "correlationId": null,
-            })
-        );
+        assert_eq!(json["kind"], "validation");
+        assert_eq!(json["message"], "The PAN fails the check digit.");
+        assert_eq!(json["fields"], serde_json::json!([]));
+        assert!(json["correlationId"].is_null());
+    }
+
+    #[test]
+    fn invalid_draft_lists_every_field() {
+        let fields = vec![
+            FieldProblem {
+                field: "cardData.pan".into(),
+                code: "invalid_luhn".into(),
+                limit: None,
+            },
+            FieldProblem {
+                field: "cardData.name".into(),
+                code: "too_long".into(),
+                limit: Some(26),
+            },
+        ];
+        let json = serde_json::to_value(IpcError::from(WorkflowError::Invalid(fields))).unwrap();
+        assert_eq!(json["kind"], "validation");
+        assert_eq!(json["fields"][0]["field"], "cardData.pan");
+        assert_eq!(json["fields"][1]["limit"], 26);
     }
 }

@@ -11,7 +11,16 @@ use crate::events::UiReady;
 
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(collect_commands![commands::app::app_info])
+        .commands(collect_commands![
+            commands::app::app_info,
+            commands::status::check_connection,
+            commands::orders::order_form_options,
+            commands::orders::check_order,
+            commands::orders::review_order,
+            commands::orders::submit_order,
+            commands::orders::resend_order,
+            commands::orders::order_status,
+        ])
         .events(collect_events![UiReady])
 }
 

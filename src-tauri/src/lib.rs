@@ -1,7 +1,12 @@
 //! The Issuance Desk shell: builds the Tauri app, manages state and exposes the
 //! typed commands. The work itself lives in the Tauri-free crates under `crates/`.
 
+// `IpcError` carries everything the window shows about a failure (~150 bytes); it is made
+// at most once per command call, so its size on the stack does not matter.
+#![allow(clippy::result_large_err)]
+
 mod commands;
+mod desk;
 mod environment;
 mod error;
 mod events;
@@ -39,6 +44,7 @@ pub fn run(started: Instant) -> Result<(), StartError> {
             ipc.mount_events(app);
             let state = AppState::new(Environment::Training, started);
             events::listen(app.handle(), state.clone());
+            desk::start(app.handle(), state.clone());
             tauri::Manager::manage(app, state);
             Ok(())
         })

@@ -1,7 +1,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::Environment;
+use order_workflow::OrderDesk;
+use tokio::sync::watch;
+
+use crate::{Environment, IpcError};
 
 /// Managed state. `Clone` and internally synchronized: commands never lock it.
 #[derive(Clone)]
@@ -13,6 +16,10 @@ struct Inner {
     environment: Environment,
     started: Instant,
     ui_ready_after: OnceLock<Duration>,
+    /// The order desk, once its D1 is ready (starting it must not delay the window).
+    desk: watch::Sender<Option<Result<OrderDesk, IpcError>>>,
+    /// The training D1, kept running for the app's lifetime.
+    sandbox: OnceLock<d1_sandbox::SandboxHandle>,
 }
 
 impl AppState {
@@ -22,6 +29,8 @@ impl AppState {
                 environment,
                 started,
                 ui_ready_after: OnceLock::new(),
+                desk: watch::Sender::new(None),
+                sandbox: OnceLock::new(),
             }),
         }
     }
@@ -33,6 +42,35 @@ impl AppState {
     /// Records when the first screen became interactive; only the first call counts.
     pub fn mark_ui_ready(&self) -> Option<Duration> {
         let elapsed = self.inner.started.elapsed();
-        self.inner.ui_ready_after.set(elapsed).ok().map(|()| elapsed)
+        self.inner
+            .ui_ready_after
+            .set(elapsed)
+            .ok()
+            .map(|()| elapsed)
+    }
+
+    pub fn keep_sandbox(&self, sandbox: d1_sandbox::SandboxHandle) {
+        let _ = self.inner.sandbox.set(sandbox);
+    }
+
+    /// Makes the desk (or the reason there is none) available to commands.
+    pub fn set_desk(&self, desk: Result<OrderDesk, IpcError>) {
+        self.inner.desk.send_replace(Some(desk));
+    }
+
+    /// The order desk, waiting while it starts.
+    pub async fn desk(&self) -> Result<OrderDesk, IpcError> {
+        let mut receiver = self.inner.desk.subscribe();
+        let ready = receiver
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| IpcError::new(crate::ErrorKind::Internal, "The order desk stopped."))?;
+        match ready.as_ref() {
+            Some(result) => result.clone(),
+            None => Err(IpcError::new(
+                crate::ErrorKind::Internal,
+                "The order desk is not ready.",
+            )),
+        }
     }
 }

@@ -8,7 +8,8 @@ fn committed_bindings_match_the_rust_commands() {
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
         issuance_desk_lib::ipc::export_bindings(&committed_path).unwrap();
     }
-    let dir = tempfile_dir();
+    let dir = std::env::temp_dir().join(format!("issuance-desk-bindings-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
     let fresh_path = dir.join("bindings.ts");
     issuance_desk_lib::ipc::export_bindings(&fresh_path).unwrap();
     let fresh = fs::read_to_string(&fresh_path).unwrap();
@@ -18,10 +19,4 @@ fn committed_bindings_match_the_rust_commands() {
         "ui/src/ipc/bindings.ts is stale: a command, event or IPC type changed.\n\
          Regenerate with: UPDATE_BINDINGS=1 cargo test -p issuance-desk --test bindings"
     );
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("issuance-desk-bindings-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -1,3 +1,5 @@
 //! One module per domain; each command unpacks state and calls the core.
 
 pub mod app;
+pub mod orders;
+pub mod status;

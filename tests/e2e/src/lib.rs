@@ -16,11 +16,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Desk {
     pub client: Client,
     driver: Child,
+    /// The app's private data directory (journal, training keys).
+    pub data_dir: tempfile::TempDir,
+    /// The in-process training D1's control API.
+    pub sandbox: SandboxControl,
 }
 
 impl Desk {
-    /// Starts the app under WebDriver.
+    /// Starts the app under WebDriver, with a fresh data directory and a fast training D1.
     pub async fn start() -> Result<Self, BoxError> {
+        Self::start_in(tempfile::tempdir()?).await
+    }
+
+    /// Starts the app on an existing data directory (e.g. after a crash).
+    pub async fn start_in(data_dir: tempfile::TempDir) -> Result<Self, BoxError> {
         let binary = std::env::var_os("ISSUANCE_DESK_BINARY")
             .map(PathBuf::from)
             .ok_or("ISSUANCE_DESK_BINARY is not set: run the e2e tests through scripts/e2e.sh")?;
@@ -29,8 +38,21 @@ impl Desk {
         }
         let port = free_port()?;
         let native_port = free_port()?;
+        let sandbox_port = free_port()?;
         let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("ISSUANCE_DESK_DATA_DIR", data_dir.path())
+            // The WebView's storage (e.g. the chosen language) is private to each run too.
+            .env("XDG_DATA_HOME", data_dir.path().join("xdg-data"))
+            .env("XDG_CONFIG_HOME", data_dir.path().join("xdg-config"))
+            .env("XDG_CACHE_HOME", data_dir.path().join("xdg-cache"))
+            .env("ISSUANCE_DESK_SANDBOX_PORT", sandbox_port.to_string())
+            .env("ISSUANCE_DESK_TRAINING_STEP_MS", "400")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -58,7 +80,13 @@ impl Desk {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Ok(Self { client, driver })
+        let sandbox = SandboxControl::new(sandbox_port)?;
+        Ok(Self {
+            client,
+            driver,
+            data_dir,
+            sandbox,
+        })
     }
 
     /// Waits for an element by `data-testid`.
@@ -70,6 +98,142 @@ impl Desk {
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(&selector))
             .await?)
+    }
+
+    /// Types into the input or textarea named `name`, replacing what was there.
+    pub async fn type_into(&self, name: &str, text: &str) -> Result<(), BoxError> {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Picks an option of the select named `name` by value.
+    pub async fn choose(&self, name: &str, value: &str) -> Result<(), BoxError> {
+        let select = self
+            .client
+            .find(Locator::Css(&format!("select[name='{name}']")))
+            .await?;
+        select.select_by_value(value).await?;
+        let chosen = select.prop("value").await?;
+        if chosen.as_deref() != Some(value) {
+            return Err(format!("select {name} shows {chosen:?}, not {value}").into());
+        }
+        Ok(())
+    }
+
+    /// Clicks an element by `data-testid`, scrolled into view first (the work area scrolls
+    /// between the banner and the status bar). Retries briefly while it is not yet clickable.
+    pub async fn click(&self, test_id: &str) -> Result<(), BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let element = self.find(test_id).await?;
+            self.client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&element)?],
+                )
+                .await?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(format!("clicking {test_id}: {error}").into()),
+            }
+        }
+    }
+
+    /// Opens the review; fails with the form's messages if the form refuses.
+    pub async fn review(&self) -> Result<(), BoxError> {
+        self.click("review-button").await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self
+                .client
+                .find(Locator::Css("[data-testid='review-panel']"))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if let Ok(summary) = self
+                .client
+                .find(Locator::Css("[data-testid='order-form']"))
+                .await
+            {
+                let errors = summary.find_all(Locator::Css(".field-errors")).await?;
+                if !errors.is_empty() && Instant::now() > deadline - Duration::from_secs(15) {
+                    let mut texts = Vec::new();
+                    for e in errors {
+                        texts.push(e.text().await?);
+                    }
+                    return Err(format!("the form refused the review: {texts:?}").into());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err("no review panel within 20 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element's attribute has the value.
+    pub async fn wait_attr(&self, test_id: &str, attr: &str, value: &str) -> Result<(), BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let element = self.find(test_id).await?;
+            let current = element.attr(attr).await?;
+            if current.as_deref() == Some(value) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("{test_id}[{attr}] is {current:?}, not {value:?} after 30 s").into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fills a complete, valid training order (Luhn-valid canary PAN of the demo debit BIN).
+    pub async fn fill_valid_order(&self, consumer: &str) -> Result<(), BoxError> {
+        self.find("order-form").await?;
+        self.type_into("consumerId", consumer).await?;
+        self.choose("cardProductId", "DEMO_DEBIT").await?;
+        self.type_into("pan", CANARY_PAN).await?;
+        self.type_into("exp", "0730").await?;
+        self.type_into("name", "ANA GARCIA").await?;
+        Ok(())
+    }
+
+    /// Runs axe-core in the page; returns the violations (id: help) found.
+    pub async fn axe_violations(&self) -> Result<Vec<String>, BoxError> {
+        let source = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../ui/node_modules/axe-core/axe.min.js"),
+        )?;
+        self.client.execute(&source, vec![]).await?;
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')')))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(result)?)
+    }
+
+    /// Everything the window shows, as HTML.
+    pub async fn page_html(&self) -> Result<String, BoxError> {
+        Ok(self.client.source().await?)
     }
 
     /// Saves a screenshot under `tests/out/` for people to look at.
@@ -86,6 +250,57 @@ impl Desk {
         let _ = self.driver.kill().await;
         closed?;
         Ok(())
+    }
+}
+
+/// A Luhn-valid PAN in the training debit BIN, planted to prove it never leaks.
+pub const CANARY_PAN: &str = "4000056655665556";
+
+/// The training sandbox's `/_sandbox/…` control API, over its loopback TLS.
+pub struct SandboxControl {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl SandboxControl {
+    fn new(port: u16) -> Result<Self, BoxError> {
+        // The training sandbox's CA is made fresh by the app at each start; this client only
+        // ever talks to loopback.
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()?;
+        Ok(Self {
+            http,
+            base: format!("https://127.0.0.1:{port}/_sandbox"),
+        })
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<(), BoxError> {
+        let response = self
+            .http
+            .post(format!("{}/{path}", self.base))
+            .json(&body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(format!("sandbox control {path}: {}", response.status()).into());
+        }
+        Ok(())
+    }
+
+    /// `(tokens issued, orders accepted)` so far.
+    pub async fn counters(&self) -> Result<(u64, u64), BoxError> {
+        let value: serde_json::Value = self
+            .http
+            .get(format!("{}/counters", self.base))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok((
+            value["tokensIssued"].as_u64().unwrap_or_default(),
+            value["ordersAccepted"].as_u64().unwrap_or_default(),
+        ))
     }
 }
 

@@ -1,12 +1,17 @@
-import { commands, events } from "./bindings";
-import type { Backend, Result } from "./backend";
+import { Channel } from "@tauri-apps/api/core";
+import { commands, events, type OrderProgress } from "./bindings";
+import type { Backend, IpcError, Result } from "./backend";
 
-type SpectaResult<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
+type SpectaResult<T> = { status: "ok"; data: T } | { status: "error"; error: IpcError };
 
-function toResult<T, E>(result: SpectaResult<T, E>): Result<T> {
-  return result.status === "ok"
-    ? { ok: true, value: result.data }
-    : { ok: false, error: result.error as Extract<Result<T>, { ok: false }>["error"] };
+function toResult<T>(result: SpectaResult<T>): Result<T> {
+  return result.status === "ok" ? { ok: true, value: result.data } : { ok: false, error: result.error };
+}
+
+function progressChannel(onProgress: (progress: OrderProgress) => void): Channel<OrderProgress> {
+  const channel = new Channel<OrderProgress>();
+  channel.onmessage = onProgress;
+  return channel;
 }
 
 export const tauriBackend: Backend = {
@@ -15,5 +20,26 @@ export const tauriBackend: Backend = {
   },
   async signalUiReady() {
     await events.uiReady.emit();
+  },
+  async checkConnection() {
+    return toResult(await commands.checkConnection());
+  },
+  async formOptions() {
+    return toResult(await commands.orderFormOptions());
+  },
+  async checkOrder(draft) {
+    return toResult(await commands.checkOrder(draft));
+  },
+  async reviewOrder(draft) {
+    return toResult(await commands.reviewOrder(draft));
+  },
+  async submitOrder(draft, onProgress) {
+    return toResult(await commands.submitOrder(draft, progressChannel(onProgress)));
+  },
+  async resendOrder(cardId, onProgress) {
+    return toResult(await commands.resendOrder(cardId, progressChannel(onProgress)));
+  },
+  async orderStatus(cardId) {
+    return toResult(await commands.orderStatus(cardId));
   },
 };

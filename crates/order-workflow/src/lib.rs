@@ -1,0 +1,19 @@
+//! The teller's order, end to end, without Tauri: a draft from the form becomes a checked,
+//! journalled, encrypted order; D1 accepts it (or the unknown outcome is reconciled); its
+//! production is followed. Training mode runs all of it against an in-process D1 sandbox.
+
+mod catalog;
+mod desk;
+mod draft;
+mod error;
+pub mod training;
+mod views;
+
+pub use catalog::{Artwork, Catalog, Product, Station};
+pub use desk::{OrderDesk, Reconciled};
+pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
+pub use error::WorkflowError;
+pub use views::{
+    FormOptions, OrderProgress, OrderReview, ProductOption, ProductionPhase, ProductionView,
+    SubmitOutcome, SubmittedOrder,
+};

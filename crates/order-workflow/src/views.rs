@@ -1,0 +1,137 @@
+//! What the window is shown: form options, the review summary, progress, production status.
+
+use serde::Serialize;
+
+use crate::catalog::{Artwork, Catalog, Station};
+
+/// A card product as the form offers it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ProductOption {
+    pub id: String,
+    pub display_name: String,
+    pub display_name_es: Option<String>,
+    pub issuance_types: Vec<String>,
+    pub supplies_cvv2: bool,
+    pub artworks: Vec<Artwork>,
+    pub pan_lengths: Vec<u8>,
+    pub name_max_length: u32,
+}
+
+/// Everything the order form offers.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct FormOptions {
+    pub products: Vec<ProductOption>,
+    pub stations: Vec<Station>,
+    pub priorities: Vec<String>,
+}
+
+impl FormOptions {
+    pub fn from_catalog(catalog: &Catalog) -> Self {
+        Self {
+            products: catalog
+                .products
+                .iter()
+                .map(|p| ProductOption {
+                    id: p.id.clone(),
+                    display_name: p.display_name.clone(),
+                    display_name_es: p.display_name_es.clone(),
+                    issuance_types: p.issuance_types.clone(),
+                    supplies_cvv2: p.supplies_cvv2,
+                    artworks: p.artworks.clone(),
+                    pan_lengths: p.rules.pan_lengths.clone(),
+                    name_max_length: p.rules.name_max_len as u32,
+                })
+                .collect(),
+            stations: catalog.stations.clone(),
+            priorities: catalog.priorities.clone(),
+        }
+    }
+}
+
+/// The masked summary the teller confirms before anything is sent.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderReview {
+    pub consumer_id: String,
+    pub product_name: String,
+    pub station_name: String,
+    pub issuance_type: String,
+    pub priority: Option<String>,
+    /// `•••• 1234`: never more than the last 4 digits.
+    pub masked_pan: String,
+    pub artwork_name: Option<String>,
+    pub custom_line_count: u32,
+}
+
+/// Where a submission is. Sent to the window while `submit` runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase", tag = "stage")]
+pub enum OrderProgress {
+    Encrypting,
+    Authenticating,
+    Sending,
+    /// The connection broke after sending: asking D1 what it received.
+    Checking,
+    #[serde(rename_all = "camelCase")]
+    Accepted {
+        operation_id: String,
+    },
+}
+
+/// How a submission ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SubmitOutcome {
+    /// D1 accepted the order (202).
+    Accepted,
+    /// D1 may or may not have the order and could not be asked yet. Check again; never
+    /// order a second card.
+    Unknown,
+}
+
+/// The ids of a submitted order, for the teller to quote to IT.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SubmittedOrder {
+    pub outcome: SubmitOutcome,
+    pub card_id: String,
+    pub issuer_request_id: String,
+    pub correlation_id: String,
+    pub operation_id: Option<String>,
+    pub last4: String,
+}
+
+/// What the teller should make of a production status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ProductionPhase {
+    InProgress,
+    Done,
+    Failed,
+}
+
+/// The production status of one card, as D1 reports it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ProductionView {
+    pub card_id: String,
+    pub operation_id: String,
+    /// `PENDING`, `SUCCESSFUL`, `FAILED`, or a value D1 added later, as received.
+    pub status: String,
+    /// `details.status` as received (unknown values are shown as they come).
+    pub details_status: String,
+    pub reason: Option<String>,
+    pub phase: ProductionPhase,
+    pub start_time: String,
+    pub end_time: Option<String>,
+}

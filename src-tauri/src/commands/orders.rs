@@ -1,0 +1,88 @@
+//! The teller's order: options, checks, review, submit, production status.
+
+use order_workflow::{
+    FieldProblem, FormOptions, OrderDraft, OrderProgress, OrderReview, ProductionView,
+    SubmittedOrder,
+};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::IpcError;
+use crate::state::AppState;
+
+/// Products, stations and priorities the form offers.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn order_form_options(state: State<'_, AppState>) -> Result<FormOptions, IpcError> {
+    Ok(state.desk().await?.form_options())
+}
+
+/// Every problem with the draft (empty when it can be sent). Nothing is sent.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err)]
+pub async fn check_order(
+    state: State<'_, AppState>,
+    draft: OrderDraft,
+) -> Result<Vec<FieldProblem>, IpcError> {
+    Ok(state.desk().await?.problems(&draft))
+}
+
+/// The masked summary to confirm before sending.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err)]
+pub async fn review_order(
+    state: State<'_, AppState>,
+    draft: OrderDraft,
+) -> Result<OrderReview, IpcError> {
+    Ok(state.desk().await?.review(&draft)?)
+}
+
+/// Orders the card; `progress` follows encrypting → authenticating → sending → accepted.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err)]
+pub async fn submit_order(
+    state: State<'_, AppState>,
+    draft: OrderDraft,
+    progress: Channel<OrderProgress>,
+) -> Result<SubmittedOrder, IpcError> {
+    let desk = state.desk().await?;
+    Ok(desk
+        .submit(draft, move |stage| report(&progress, stage))
+        .await?)
+}
+
+/// Sends again an order D1 has not received: same card id, same encrypted data.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, progress), err)]
+pub async fn resend_order(
+    state: State<'_, AppState>,
+    card_id: String,
+    progress: Channel<OrderProgress>,
+) -> Result<SubmittedOrder, IpcError> {
+    let desk = state.desk().await?;
+    Ok(desk
+        .resend(&card_id, move |stage| report(&progress, stage))
+        .await?)
+}
+
+/// The card's production status, fresh from D1.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn order_status(
+    state: State<'_, AppState>,
+    card_id: String,
+) -> Result<ProductionView, IpcError> {
+    Ok(state.desk().await?.refresh_status(&card_id).await?)
+}
+
+fn report(channel: &Channel<OrderProgress>, stage: OrderProgress) {
+    if let Err(error) = channel.send(stage) {
+        tracing::debug!(%error, "the window stopped listening to order progress");
+    }
+}

@@ -1,0 +1,90 @@
+//! Starts the order desk in the background: data directory, journal, D1 (the in-process
+//! training sandbox for now), then reconciles the orders a previous run left in flight.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use order_journal::Journal;
+use order_workflow::training::{self, TrainingOptions};
+use order_workflow::{Catalog, OrderDesk};
+use tauri::{AppHandle, Manager};
+
+use crate::state::AppState;
+use crate::{ErrorKind, IpcError};
+
+/// Overrides the data directory (tests run each app in a fresh one).
+const DATA_DIR_VAR: &str = "ISSUANCE_DESK_DATA_DIR";
+/// Fixes the training sandbox's loopback port (the e2e tests drive its control API).
+const SANDBOX_PORT_VAR: &str = "ISSUANCE_DESK_SANDBOX_PORT";
+/// Time per production step in training, in milliseconds (default 3000).
+const TRAINING_STEP_VAR: &str = "ISSUANCE_DESK_TRAINING_STEP_MS";
+
+pub fn start(app: &AppHandle, state: AppState) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let desk = open(&app, &state).await;
+        if let Err(error) = &desk {
+            tracing::error!(kind = ?error.kind, message = %error.message, "the order desk could not start");
+        }
+        state.set_desk(desk);
+    });
+}
+
+async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {
+    let data_dir = data_dir(app)?;
+    std::fs::create_dir_all(&data_dir).map_err(|e| {
+        setup(format!(
+            "The data directory {} cannot be created: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let journal_path = data_dir.join("journal.sqlite3");
+    let journal = tauri::async_runtime::spawn_blocking(move || Journal::open(&journal_path))
+        .await
+        .map_err(|e| setup(e.to_string()))?
+        .map_err(|e| setup(format!("The order journal cannot be opened: {e}")))?;
+
+    let catalog = Catalog::training();
+    let options = TrainingOptions {
+        port: env_number(SANDBOX_PORT_VAR).unwrap_or(0),
+        production_step: Duration::from_millis(env_number(TRAINING_STEP_VAR).unwrap_or(3000)),
+    };
+    let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
+    tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
+    let desk = OrderDesk::new(d1.client, d1.encryption_key, journal, catalog, operator());
+    state.keep_sandbox(d1.sandbox);
+
+    match desk.reconcile_in_flight().await {
+        Ok(report) if !report.is_empty() => {
+            tracing::info!(orders = report.len(), "reconciled orders left in flight")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "orders left in flight could not be reconciled yet"),
+    }
+    Ok(desk)
+}
+
+fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_VAR) {
+        return Ok(PathBuf::from(dir));
+    }
+    app.path()
+        .app_data_dir()
+        .map_err(|e| setup(format!("The data directory cannot be found: {e}")))
+}
+
+/// The OS user at the desk: the journal's operator.
+fn operator() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn env_number<T: std::str::FromStr>(var: &str) -> Option<T> {
+    std::env::var(var).ok().and_then(|v| v.parse().ok())
+}
+
+fn setup(message: String) -> IpcError {
+    IpcError::new(ErrorKind::Setup, message)
+}
