@@ -255,4 +255,21 @@ mod tests {
         assert_eq!(o.detail, REQUESTED);
         assert!(o.is_blocking());
     }
+
+    #[test]
+    fn interval_clock_moves_by_elapsed_time_only() {
+        let none = HashMap::new();
+        let mut slow = op(None);
+        slow.settle(ProductionClock::Interval(Duration::from_secs(3600)), &none);
+        assert_eq!(slow.detail, REQUESTED);
+
+        let mut fast = op(None);
+        std::thread::sleep(Duration::from_millis(3));
+        // At least 3 ms have passed: with a 1 ms step both steps are due.
+        fast.settle(ProductionClock::Interval(Duration::from_millis(1)), &none);
+        assert_eq!(fast.detail, DONE);
+        let end = fast.end.unwrap();
+        // The end time is the virtual time of the second step, not "now".
+        assert_eq!(end - fast.start, time::Duration::milliseconds(2));
+    }
 }
