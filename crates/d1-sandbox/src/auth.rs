@@ -123,9 +123,10 @@ fn verify_assertion(s: &Shared, assertion: &str) -> Result<String, ApiError> {
             "assertion sub must equal iss (the issuerId)",
         ));
     }
+    // NumericDate may carry a fraction; whole seconds are enough here.
     let exp = payload
         .claim("exp")
-        .and_then(serde_json::Value::as_i64)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
         .ok_or_else(|| ApiError::unauthorized("assertion has no numeric exp claim"))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -834,3 +834,81 @@ async fn production_status_unknown_card_is_404_and_correlation_id_is_echoed() {
     assert_eq!(r.status, 200);
     assert_eq!(r.correlation.as_deref(), Some(ok64.as_str()));
 }
+
+// ---------- configuration errors at start ----------
+
+#[tokio::test]
+async fn invalid_configurations_are_clear_start_errors() {
+    use d1_sandbox::{EncryptionKeyConfig, Sandbox, SandboxConfig, Secret};
+    let keys = TestKeys::generate();
+    let base = || SandboxConfig::training().with_keys(&keys);
+    let mut cases: Vec<(&str, SandboxConfig, &str)> = Vec::new();
+
+    let mut c = base();
+    c.issuers[0].issuer_id = "SHORT".into();
+    cases.push(("issuer id length", c, "issuer_id"));
+
+    let mut c = base();
+    c.issuers[0].signing_keys.insert(
+        "bad".into(),
+        json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "BB"}),
+    );
+    cases.push(("bad signing JWK", c, "\"bad\""));
+
+    let mut c = base();
+    let mut second = c.issuers[0].clone();
+    second.issuer_id = "SECOND0001".into();
+    c.issuers.push(second);
+    cases.push(("kid used by two issuers", c, "twice"));
+
+    let mut c = base();
+    c.encryption_keys.push(EncryptionKeyConfig {
+        kid: "enc-public-only".into(),
+        private_jwk: Secret::from(&keys.encryption_public_jwk),
+    });
+    cases.push(("public key given as private", c, "enc-public-only"));
+
+    let mut c = base();
+    c.products[0].bin_ranges[0].high = "4999".into();
+    cases.push(("BIN range lengths differ", c, "bin_ranges"));
+
+    let mut c = base();
+    c.faults.fail_next = Some(d1_sandbox::FailNextConfig {
+        count: 1,
+        status: 200,
+    });
+    cases.push(("fail_next with a success status", c, "fail_next.status"));
+
+    let private_d = keys.encryption_private_jwk["d"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (label, config, needle) in cases {
+        let err = Sandbox::start(config).await.unwrap_err().to_string();
+        assert!(err.contains(needle), "{label}: {err}");
+        assert!(!err.contains(&private_d), "{label}: key material in {err}");
+    }
+}
+
+#[tokio::test]
+async fn fractional_exp_is_accepted() {
+    let env = Env::start().await;
+    let signer = josekit::jws::ES256
+        .signer_from_jwk(
+            &josekit::jwk::Jwk::from_map(env.keys.signing_private_jwk.as_object().unwrap().clone())
+                .unwrap(),
+        )
+        .unwrap();
+    let mut header = josekit::jws::JwsHeader::new();
+    header.set_key_id(&env.keys.signing_kid);
+    let mut p = josekit::jwt::JwtPayload::new();
+    p.set_issuer(&env.keys.issuer_id);
+    p.set_subject(&env.keys.issuer_id);
+    p.set_claim("exp", Some(json!(now() as f64 + 60.5)))
+        .unwrap();
+    let a = josekit::jwt::encode_with_signer(&p, &header, &signer).unwrap();
+    let r = env
+        .token_reply(&[("grant_type", GRANT), ("assertion", &a)])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}

@@ -186,13 +186,25 @@ async fn faults_from_configuration() {
         c.faults
             .stations_offline
             .insert("BRANCH-PS-02".into(), "configured offline".into());
+        c.faults.drop_after_read_next = 1;
+        c.faults.latency_ms = 20;
         c
     })
     .await;
     let token = env.token().await;
     let card = card_id();
+    let started = Instant::now();
     assert_eq!(env.order(&token, &card, &body(&env.keys)).await.status, 503);
-    assert_eq!(env.order(&token, &card, &body(&env.keys)).await.status, 202);
+    assert!(started.elapsed() >= Duration::from_millis(20));
+    // The next order is read, recorded (and takes the data exception), then dropped.
+    let sent = env
+        .http
+        .post(env.card_url(&env.keys.issuer_id, &card, "operations:production"))
+        .bearer_auth(&token)
+        .json(&body(&env.keys))
+        .send()
+        .await;
+    assert!(sent.is_err());
     env.sandbox.control().advance_production();
     assert_eq!(env.detail(&token, &card).await.1, "DATA_EXCEPTION");
     let mut b = body(&env.keys);
