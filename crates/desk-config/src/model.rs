@@ -376,7 +376,7 @@ pub struct Product {
     /// Allowed PAN lengths (12–19).
     #[serde(deserialize_with = "lenient::vec_u32")]
     pub pan_lengths: Vec<u32>,
-    /// Maximum length of the printed name (2–128, default 26).
+    /// Maximum length of the printed name (2–26, default 26: the track 1 limit).
     #[serde(default = "default_name_max_length", deserialize_with = "lenient::u32")]
     pub name_max_length: u32,
     /// Wire format of `exp` in the encrypted card data.

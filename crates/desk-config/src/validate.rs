@@ -540,11 +540,11 @@ fn check_products(
                 );
             }
         }
-        if !(2..=128).contains(&p.name_max_length) {
+        if !(2..=26).contains(&p.name_max_length) {
             r.report(
                 &k("name_max_length"),
                 Some(p.name_max_length.to_string()),
-                "expected 2 to 128 characters",
+                "expected 2 to 26 characters (the track 1 limit the encoded name is derived from)",
             );
         }
         let mut artworks = HashSet::new();

@@ -179,13 +179,13 @@ fn product_options() {
     assert!(c.products[1].supplies_cvv2);
     assert_eq!(c.products[1].name_max_length, 2);
     assert_eq!(c.products[0].name_max_length, 26, "default");
-    ok(load_machine(&with("name_max_length = 128")).1);
+    ok(load_machine(&with("name_max_length = 26")).1);
     problem_at(
         load_machine(&with("name_max_length = 1")).1,
         "products[1].name_max_length",
     );
     problem_at(
-        load_machine(&with("name_max_length = 129")).1,
+        load_machine(&with("name_max_length = 27")).1,
         "products[1].name_max_length",
     );
     let p = problem_at(

@@ -21,6 +21,9 @@ pub enum WorkflowError {
     /// A retry was asked for an order whose encrypted data is no longer held.
     #[error("this order can no longer be resent from here: check its status instead")]
     NothingToRetry,
+    /// The desk is not set up to order: configuration or keychain entries are missing or wrong.
+    #[error("{0}")]
+    Setup(String),
     /// The training D1 could not be started.
     #[error("the training D1 could not start: {0}")]
     Training(String),

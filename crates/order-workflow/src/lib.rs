@@ -6,6 +6,7 @@ mod catalog;
 mod desk;
 mod draft;
 mod error;
+pub mod setup;
 pub mod training;
 mod views;
 

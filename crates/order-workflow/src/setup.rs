@@ -1,0 +1,218 @@
+//! From the machine configuration (and the OS keychain) to what the desk runs on: the
+//! catalog the form offers and the D1 client. Shared by the app and the admin CLI.
+
+use std::time::Duration;
+
+use d1_client::{
+    BinRange, ClientIdentity, D1Client, D1Config, EncryptionKey, ExpFormat, IssuerId, ProductRules,
+    RetryPolicy, SigningKey,
+};
+use desk_config::Config;
+use desk_secrets::{Namespace, SecretStore};
+use zeroize::Zeroizing;
+
+use crate::catalog::{Artwork, Catalog, Product, Station};
+use crate::error::WorkflowError;
+
+/// The keychain namespace prefix of release builds; development builds use their own.
+pub fn secrets_prefix(development: bool) -> &'static str {
+    if development {
+        desk_secrets::DEVELOPMENT_PREFIX
+    } else {
+        desk_secrets::RELEASE_PREFIX
+    }
+}
+
+/// What the form offers, from the configuration.
+pub fn catalog(config: &Config) -> Catalog {
+    let default_station = config.default_station().map(|s| s.id.clone());
+    let mut priorities = config.services.priorities.clone();
+    if let Some(default) = &config.services.default_priority {
+        // The form preselects the first priority.
+        priorities.retain(|p| p != default);
+        priorities.insert(0, default.clone());
+    }
+    Catalog {
+        products: config
+            .products
+            .iter()
+            .map(|p| Product {
+                id: p.id.clone(),
+                display_name: p.display_name.clone(),
+                display_name_es: p.display_name_es.clone(),
+                payment_application: d1_client::PaymentApplication {
+                    config: p.payment_application.config.clone(),
+                    oda_key_index: p.payment_application.oda_key_index.clone(),
+                    derivation_key_index: p.payment_application.derivation_key_index.clone(),
+                    pv_key_index: p.payment_application.pv_key_index.clone(),
+                    cv_key_index: p.payment_application.cv_key_index.clone(),
+                },
+                issuance_types: p.issuance_types.clone(),
+                rules: ProductRules {
+                    bin_ranges: p
+                        .bin_ranges
+                        .iter()
+                        .filter_map(|r| {
+                            Some(BinRange {
+                                low: r.from.parse().ok()?,
+                                high: r.to.parse().ok()?,
+                                prefix_len: u8::try_from(r.from.len()).ok()?,
+                            })
+                        })
+                        .collect(),
+                    pan_lengths: p
+                        .pan_lengths
+                        .iter()
+                        .filter_map(|l| u8::try_from(*l).ok())
+                        .collect(),
+                    name_max_len: p.name_max_length as usize,
+                    exp_format: match p.exp_format {
+                        desk_config::ExpFormat::Yymm => ExpFormat::Yymm,
+                        desk_config::ExpFormat::Mmyy => ExpFormat::Mmyy,
+                    },
+                },
+                supplies_cvv2: p.supplies_cvv2,
+                artworks: p
+                    .artworks
+                    .iter()
+                    .map(|a| Artwork {
+                        id: a.id.clone(),
+                        name: a.display_name.clone().unwrap_or_else(|| a.id.clone()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        stations: config
+            .stations
+            .iter()
+            .map(|s| Station {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                is_default: Some(&s.id) == default_station.as_ref(),
+            })
+            .collect(),
+        priorities,
+    }
+}
+
+/// The keychain entries of this configuration's environment and issuer.
+pub fn secret_store(config: &Config, development: bool) -> Result<SecretStore, WorkflowError> {
+    let issuer = config.d1.issuer_id.as_deref().unwrap_or_default();
+    let namespace = Namespace::new(
+        secrets_prefix(development),
+        config.environment.as_str(),
+        issuer,
+    )
+    .map_err(|e| WorkflowError::Setup(e.to_string()))?;
+    Ok(SecretStore::new(namespace))
+}
+
+/// The D1 client and D1's encryption key for a staging, production or custom configuration,
+/// with the signing key (and the mTLS identity, when configured) read from the keychain.
+pub fn d1_client(
+    config: &Config,
+    secrets: &SecretStore,
+) -> Result<(D1Client, EncryptionKey), WorkflowError> {
+    let setup = |what: &str| WorkflowError::Setup(what.to_owned());
+    let endpoints = config
+        .d1_endpoints()
+        .ok_or_else(|| setup("training has no D1 endpoints: it runs the in-process sandbox"))?;
+    let issuer_id = IssuerId::parse(config.d1.issuer_id.clone().unwrap_or_default())
+        .map_err(|_| setup("d1.issuer_id is not a D1 issuer id"))?;
+    let mut d1 = D1Config::new(
+        endpoints.auth_base_url,
+        endpoints.banking_base_url,
+        issuer_id,
+    );
+    d1.connect_timeout = Duration::from_secs(u64::from(config.d1.timeouts.connect_seconds));
+    d1.read_timeout = Duration::from_secs(u64::from(config.d1.timeouts.read_seconds));
+    d1.assertion_lifetime = Duration::from_secs(u64::from(config.d1.assertion_lifetime_seconds));
+    d1.allow_plain_http_loopback = config.environment == desk_config::Environment::Custom;
+    d1.retry = RetryPolicy {
+        initial_delay: Duration::from_millis(u64::from(config.retry.base_delay_ms)),
+        max_total: Duration::from_secs(u64::from(config.retry.budget_seconds)),
+        ..RetryPolicy::default()
+    };
+    if let Some(path) = &config.d1.extra_ca_bundle {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            WorkflowError::Setup(format!("d1.extra_ca_bundle {}: {e}", path.display()))
+        })?;
+        d1.extra_ca_pem = Some(pem);
+    }
+    if config.d1.use_mtls {
+        let identity = secrets
+            .mtls_identity()
+            .map_err(|e| WorkflowError::Setup(format!("mTLS identity: {e}")))?;
+        let key = identity
+            .key_pem
+            .expose_str()
+            .ok_or_else(|| setup("the mTLS key in the keychain is not PEM text"))?;
+        d1.client_identity = Some(ClientIdentity::from_pem(&identity.cert_chain_pem, key));
+    }
+    let kid = config
+        .d1
+        .signing_kid
+        .as_deref()
+        .ok_or_else(|| setup("d1.signing_kid is not set"))?;
+    let jwk = secrets
+        .signing_key_jwk(kid)
+        .map_err(|e| WorkflowError::Setup(format!("signing key: {e}")))?;
+    let jwk = Zeroizing::new(
+        jwk.expose_str()
+            .ok_or_else(|| setup("the signing key is not JSON text"))?
+            .to_owned(),
+    );
+    let signing_key =
+        SigningKey::from_jwk_json(jwk).map_err(|e| WorkflowError::Setup(e.user_message()))?;
+    let client =
+        D1Client::new(d1, signing_key).map_err(|e| WorkflowError::Setup(e.user_message()))?;
+    let encryption = config
+        .d1
+        .encryption_key
+        .as_ref()
+        .ok_or_else(|| setup("d1.encryption_key is not set"))?;
+    let encryption_key = EncryptionKey::from_jwk_value(&encryption.to_json_value())
+        .map_err(|e| WorkflowError::Setup(format!("d1.encryption_key: {}", e.user_message())))?;
+    Ok((client, encryption_key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_configuration_gives_the_training_catalog() {
+        let config = Config::training_defaults();
+        let catalog = catalog(&config);
+        let training = Catalog::training();
+        let ids = |c: &Catalog| c.products.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&catalog), ids(&training));
+        let debit = catalog.product("DEMO_DEBIT").unwrap();
+        assert_eq!(
+            debit.rules.bin_ranges,
+            vec![BinRange {
+                low: 400_000,
+                high: 499_999,
+                prefix_len: 6
+            }]
+        );
+        assert_eq!(debit.rules.pan_lengths, vec![16]);
+        assert_eq!(catalog.stations.iter().filter(|s| s.is_default).count(), 1);
+        assert_eq!(
+            catalog.priorities.first().map(String::as_str),
+            Some("STANDARD")
+        );
+    }
+
+    #[test]
+    fn training_has_no_d1_client_from_configuration() {
+        let config = Config::training_defaults();
+        let store = SecretStore::new(
+            Namespace::new("issuance-desk-test", "training", "TRAINING01").unwrap(),
+        );
+        assert!(matches!(
+            d1_client(&config, &store),
+            Err(WorkflowError::Setup(_))
+        ));
+    }
+}
