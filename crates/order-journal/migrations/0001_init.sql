@@ -34,15 +34,21 @@ CREATE TABLE order_events (
     detail    TEXT
 ) STRICT;
 
--- Supervisor queries: newest first, keyset paging on (created_at, id). Every filter index ends
--- with created_at (and the implicit rowid), so "filter = x ORDER BY created_at DESC, id DESC"
--- is an ordered index walk that stops after one page.
+-- Supervisor queries: newest first, keyset paging on (created_at, id). Every filter index starts
+-- with (filter column, created_at, id), so "filter = x ORDER BY created_at DESC, id DESC" is an
+-- ordered index walk that stops after one page. The four label indexes also carry the other
+-- labels and the state: a combination of filters that matches few orders is checked inside the
+-- index of its most selective column, without reading the table row by row.
 CREATE INDEX orders_created      ON orders (created_at);
 CREATE INDEX orders_state        ON orders (state, created_at);
-CREATE INDEX orders_station      ON orders (station_id, created_at);
-CREATE INDEX orders_operator     ON orders (operator, created_at);
-CREATE INDEX orders_product      ON orders (product_id, created_at);
-CREATE INDEX orders_issuance     ON orders (issuance_type, created_at);
+CREATE INDEX orders_station      ON orders (station_id, created_at, id,
+                                            operator, product_id, issuance_type, state);
+CREATE INDEX orders_operator     ON orders (operator, created_at, id,
+                                            station_id, product_id, issuance_type, state);
+CREATE INDEX orders_product      ON orders (product_id, created_at, id,
+                                            station_id, operator, issuance_type, state);
+CREATE INDEX orders_issuance     ON orders (issuance_type, created_at, id,
+                                            station_id, operator, product_id, state);
 CREATE INDEX orders_consumer     ON orders (consumer_id, created_at);
 CREATE INDEX orders_last4        ON orders (pan_last4, created_at);
 CREATE INDEX orders_operation    ON orders (operation_id) WHERE operation_id IS NOT NULL;

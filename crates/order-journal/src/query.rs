@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
 use rusqlite::{Connection, Row, params, params_from_iter};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::db::Journal;
 use crate::error::{JournalError, Result};
@@ -202,7 +202,8 @@ pub struct Page<T> {
 }
 
 /// Bucket width of [`Journal::stats`] (UTC-aligned).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     /// One hour.
