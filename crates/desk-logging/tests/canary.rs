@@ -5,6 +5,8 @@
 //! Needs an unlocked Secret Service: run under `scripts/with-keyring.sh`.
 //! One process-wide logger per test binary, so this file holds one test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use axum::Json;

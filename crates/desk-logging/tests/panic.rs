@@ -1,6 +1,8 @@
 //! A panic in a child thread is logged with its location under a fixed message; the payload
 //! (which here carries a canary PAN) is in no file. One process-wide logger per test binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use desk_config::LogLevel;
 use desk_logging::{LogOptions, PANIC_MESSAGE, init};
 

@@ -1,6 +1,8 @@
 //! Rotation keeps at most `max_files` files of the program, leaves other programs' files alone,
 //! and a directory that cannot be created is a clear error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use desk_config::LogLevel;
 use desk_logging::{
     ADMIN_FILE_PREFIX, APP_FILE_PREFIX, FILE_SUFFIX, LogOptions, LoggingError, init,
