@@ -588,6 +588,8 @@ impl Journal {
     /// The order with this card id and its whole timeline (oldest first).
     pub fn detail(&self, card_id: &str) -> Result<OrderDetail> {
         self.with_reader(|c| {
+            // One snapshot for the row and its timeline.
+            let _snapshot = c.unchecked_transaction()?;
             let sql = format!("SELECT {COLS} FROM orders WHERE card_id = ?1");
             let order = query_summaries(c, &sql, &[Value::Text(card_id.to_owned())])?
                 .pop()
