@@ -20,5 +20,12 @@ fn issuance_desk_commands() -> &'static [&'static str] {
         "submit_order",
         "resend_order",
         "order_status",
+        "supervisor_access",
+        "list_orders",
+        "order_detail",
+        "refresh_orders",
+        "order_stats",
+        "order_exceptions",
+        "export_orders",
     ]
 }

@@ -1,12 +1,13 @@
 //! Starts the order desk in the background: data directory, journal, D1 (the in-process
-//! training sandbox for now), then reconciles the orders a previous run left in flight.
+//! training sandbox, or the configured D1 with the keychain's credentials), then reconciles
+//! the orders a previous run left in flight.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use order_journal::Journal;
 use order_workflow::training::{self, TrainingOptions};
-use order_workflow::{Catalog, OrderDesk};
+use order_workflow::{OrderDesk, setup};
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
@@ -31,9 +32,10 @@ pub fn start(app: &AppHandle, state: AppState) {
 }
 
 async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {
+    let config = state.config()?.clone();
     let data_dir = data_dir(app)?;
     std::fs::create_dir_all(&data_dir).map_err(|e| {
-        setup(format!(
+        setup_error(format!(
             "The data directory {} cannot be created: {e}",
             data_dir.display()
         ))
@@ -41,18 +43,31 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
     let journal_path = data_dir.join("journal.sqlite3");
     let journal = tauri::async_runtime::spawn_blocking(move || Journal::open(&journal_path))
         .await
-        .map_err(|e| setup(e.to_string()))?
-        .map_err(|e| setup(format!("The order journal cannot be opened: {e}")))?;
+        .map_err(|e| setup_error(e.to_string()))?
+        .map_err(|e| setup_error(format!("The order journal cannot be opened: {e}")))?;
 
-    let catalog = Catalog::training();
-    let options = TrainingOptions {
-        port: env_number(SANDBOX_PORT_VAR).unwrap_or(0),
-        production_step: Duration::from_millis(env_number(TRAINING_STEP_VAR).unwrap_or(3000)),
+    let catalog = setup::catalog(&config);
+    let desk = if config.environment == desk_config::Environment::Training {
+        let options = TrainingOptions {
+            port: env_number(SANDBOX_PORT_VAR).unwrap_or(0),
+            production_step: Duration::from_millis(env_number(TRAINING_STEP_VAR).unwrap_or(3000)),
+        };
+        let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
+        tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
+        let desk = OrderDesk::new(d1.client, d1.encryption_key, journal, catalog, operator());
+        state.keep_sandbox(d1.sandbox);
+        desk
+    } else {
+        // The keychain may prompt or block on D-Bus: keep it off the async workers.
+        let development = cfg!(debug_assertions);
+        let (client, encryption_key) = tauri::async_runtime::spawn_blocking(move || {
+            let secrets = setup::secret_store(&config, development)?;
+            setup::d1_client(&config, &secrets)
+        })
+        .await
+        .map_err(|e| setup_error(e.to_string()))??;
+        OrderDesk::new(client, encryption_key, journal, catalog, operator())
     };
-    let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
-    tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
-    let desk = OrderDesk::new(d1.client, d1.encryption_key, journal, catalog, operator());
-    state.keep_sandbox(d1.sandbox);
 
     match desk.reconcile_in_flight().await {
         Ok(report) if !report.is_empty() => {
@@ -70,7 +85,7 @@ fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
     }
     app.path()
         .app_data_dir()
-        .map_err(|e| setup(format!("The data directory cannot be found: {e}")))
+        .map_err(|e| setup_error(format!("The data directory cannot be found: {e}")))
 }
 
 /// The OS user at the desk: the journal's operator.
@@ -85,6 +100,6 @@ fn env_number<T: std::str::FromStr>(var: &str) -> Option<T> {
     std::env::var(var).ok().and_then(|v| v.parse().ok())
 }
 
-fn setup(message: String) -> IpcError {
+fn setup_error(message: String) -> IpcError {
     IpcError::new(ErrorKind::Setup, message)
 }

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Setup,
     /// Something unexpected inside the app; the message says what to tell IT.
     Internal,
+    /// The OS user may not do this (supervisor functions for a teller).
+    Forbidden,
 }
 
 /// The one error type that crosses IPC, serialized as `{kind, message, ...}`.
@@ -82,6 +84,14 @@ impl From<WorkflowError> for IpcError {
             WorkflowError::NothingToRetry => Self {
                 code: Some("nothing_to_retry".to_owned()),
                 ..Self::new(ErrorKind::Rejected, error.to_string())
+            },
+            WorkflowError::Setup(_) => Self {
+                code: Some("setup".to_owned()),
+                what_to_do: Some(
+                    "Ask IT to run `issuance-desk-admin doctor`: it checks the configuration, the keychain and D1."
+                        .to_owned(),
+                ),
+                ..Self::new(ErrorKind::Setup, error.to_string())
             },
             WorkflowError::Training(_) => Self {
                 code: Some("training_unavailable".to_owned()),

@@ -20,6 +20,13 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::orders::submit_order,
             commands::orders::resend_order,
             commands::orders::order_status,
+            commands::journal::supervisor_access,
+            commands::journal::list_orders,
+            commands::journal::order_detail,
+            commands::journal::refresh_orders,
+            commands::journal::order_stats,
+            commands::journal::order_exceptions,
+            commands::journal::export_orders,
         ])
         .events(collect_events![UiReady])
 }

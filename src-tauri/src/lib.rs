@@ -12,6 +12,7 @@ mod error;
 mod events;
 pub mod ipc;
 mod logging;
+mod settings;
 mod state;
 
 use std::time::Instant;
@@ -31,6 +32,7 @@ pub enum StartError {
 /// Starts the app and blocks until its last window closes.
 pub fn run(started: Instant) -> Result<(), StartError> {
     logging::init();
+    let config = settings::load();
     let ipc = ipc::builder();
     let mut context = tauri::generate_context!();
     if cfg!(debug_assertions) {
@@ -42,7 +44,7 @@ pub fn run(started: Instant) -> Result<(), StartError> {
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
-            let state = AppState::new(Environment::Training, started);
+            let state = AppState::new(config, started);
             events::listen(app.handle(), state.clone());
             desk::start(app.handle(), state.clone());
             tauri::Manager::manage(app, state);

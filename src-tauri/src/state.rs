@@ -1,10 +1,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use desk_config::{Config, LoadedConfig};
 use order_workflow::OrderDesk;
 use tokio::sync::watch;
 
-use crate::{Environment, IpcError};
+use crate::IpcError;
 
 /// Managed state. `Clone` and internally synchronized: commands never lock it.
 #[derive(Clone)]
@@ -13,7 +14,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    environment: Environment,
+    config: Result<Arc<LoadedConfig>, IpcError>,
     started: Instant,
     ui_ready_after: OnceLock<Duration>,
     /// The order desk, once its D1 is ready (starting it must not delay the window).
@@ -23,10 +24,10 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(environment: Environment, started: Instant) -> Self {
+    pub fn new(config: Result<Arc<LoadedConfig>, IpcError>, started: Instant) -> Self {
         Self {
             inner: Arc::new(Inner {
-                environment,
+                config,
                 started,
                 ui_ready_after: OnceLock::new(),
                 desk: watch::Sender::new(None),
@@ -35,8 +36,12 @@ impl AppState {
         }
     }
 
-    pub fn environment(&self) -> Environment {
-        self.inner.environment
+    /// The loaded configuration, or why there is none.
+    pub fn config(&self) -> Result<&Config, IpcError> {
+        match &self.inner.config {
+            Ok(loaded) => Ok(&loaded.config),
+            Err(error) => Err(error.clone()),
+        }
     }
 
     /// Records when the first screen became interactive; only the first call counts.

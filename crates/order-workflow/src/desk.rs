@@ -7,7 +7,7 @@ use d1_client::{
     CardId, CorrelationId, D1Client, D1Error, EncryptionKey, OperationStatus, OrderIds,
     OrderOutcome, PreparedOrder, ProductionOperation,
 };
-use order_journal::{Journal, NewOrder, OrderState, PanLast4};
+use order_journal::{Journal, NewOrder, OrderState, PanLast4, Timestamp};
 
 use crate::catalog::Catalog;
 use crate::draft::OrderDraft;
@@ -31,6 +31,9 @@ struct Inner {
     operator: String,
     /// Orders not yet known to D1 that may be resent with the same ids and JWE.
     resendable: Mutex<HashMap<String, Arc<PreparedOrder>>>,
+    /// When D1 last answered a status question about each card (this session): a status
+    /// that did not change is not written to the journal, but it was checked.
+    checked: Mutex<HashMap<String, Timestamp>>,
 }
 
 /// What start-up reconciliation did with one order left in flight.
@@ -57,6 +60,7 @@ impl OrderDesk {
                 catalog,
                 operator,
                 resendable: Mutex::new(HashMap::new()),
+                checked: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -176,6 +180,11 @@ impl OrderDesk {
             .await
             .map_err(|e| WorkflowError::d1(e, Some(card_id)))?;
         self.record_operation(card_id, &operation).await?;
+        self.inner
+            .checked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(card_id.to_owned(), Timestamp::now());
         let view = production_view(&operation);
         if view.phase != ProductionPhase::InProgress {
             self.forget(card_id);
@@ -419,8 +428,18 @@ impl OrderDesk {
         .await
     }
 
+    /// When D1 last answered a status question about this card in this session.
+    pub fn last_checked(&self, card_id: &str) -> Option<Timestamp> {
+        self.inner
+            .checked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(card_id)
+            .copied()
+    }
+
     /// Runs a journal call on the blocking pool (SQLite waits for the disk).
-    async fn in_journal<T: Send + 'static>(
+    pub(crate) async fn in_journal<T: Send + 'static>(
         &self,
         call: impl FnOnce(&Journal) -> order_journal::Result<T> + Send + 'static,
     ) -> Result<T, WorkflowError> {

@@ -7,6 +7,7 @@ mod desk;
 mod draft;
 mod error;
 pub mod setup;
+pub mod supervisor;
 pub mod training;
 mod views;
 
@@ -14,6 +15,10 @@ pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{OrderDesk, Reconciled};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
 pub use error::WorkflowError;
+pub use supervisor::{
+    ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,
+    OrderTimeline, RefreshResult, TimelineEntry,
+};
 pub use views::{
     FormOptions, OrderProgress, OrderReview, ProductOption, ProductionPhase, ProductionView,
     SubmitOutcome, SubmittedOrder,

@@ -55,6 +55,8 @@ pub async fn start(
         .with_tls(pki.server_tls(false))
         .with_clock(ProductionClock::Interval(options.production_step));
     config.port = options.port;
+    // The training D1 knows exactly what this desk's configuration offers.
+    config.products = catalog.products.iter().map(sandbox_product).collect();
     config.stations = catalog.stations.iter().map(|s| s.id.clone()).collect();
     config.services.priority = catalog.priorities.clone();
     let sandbox = Sandbox::start(config)
@@ -80,6 +82,34 @@ pub async fn start(
         client,
         encryption_key,
     })
+}
+
+fn sandbox_product(product: &crate::catalog::Product) -> d1_sandbox::ProductConfig {
+    let digits = |value: u64, len: u8| format!("{value:0width$}", width = usize::from(len));
+    d1_sandbox::ProductConfig {
+        id: product.id.clone(),
+        bin_ranges: product
+            .rules
+            .bin_ranges
+            .iter()
+            .map(|r| d1_sandbox::BinRange {
+                low: digits(r.low, r.prefix_len),
+                high: digits(r.high, r.prefix_len),
+            })
+            .collect(),
+        pan_lengths: product
+            .rules
+            .pan_lengths
+            .iter()
+            .map(|l| usize::from(*l))
+            .collect(),
+        exp_format: match product.rules.exp_format {
+            d1_client::ExpFormat::Yymm => d1_sandbox::ExpFormat::Yymm,
+            d1_client::ExpFormat::Mmyy => d1_sandbox::ExpFormat::Mmyy,
+        },
+        issuance: product.issuance_types.clone(),
+        payment_application_configs: vec![product.payment_application.config.clone()],
+    }
 }
 
 fn load_or_create_keys(data_dir: &Path) -> Result<TestKeys, WorkflowError> {

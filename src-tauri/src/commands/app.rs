@@ -4,9 +4,6 @@ use tauri::State;
 use crate::state::AppState;
 use crate::{Environment, IpcError};
 
-/// PRODUCT.md: sensitive fields clear after 2 minutes by default.
-const DEFAULT_IDLE_CLEAR_SECONDS: u32 = 120;
-
 /// What the window shows about this installation.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -16,16 +13,24 @@ pub struct AppInfo {
     pub environment: Environment,
     /// Sensitive form fields clear themselves after this much idle time.
     pub idle_clear_seconds: u32,
+    /// The configured UI language (`en`, `es`), or none to follow the OS.
+    pub language: Option<String>,
 }
 
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state), err)]
 pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
+    let config = state.config()?;
     Ok(AppInfo {
         product_name: "Issuance Desk".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        environment: state.environment(),
-        idle_clear_seconds: DEFAULT_IDLE_CLEAR_SECONDS,
+        environment: config.environment.into(),
+        idle_clear_seconds: config.ui.idle_clear_seconds,
+        language: match config.ui.language {
+            desk_config::Language::Auto => None,
+            desk_config::Language::En => Some("en".to_owned()),
+            desk_config::Language::Es => Some("es".to_owned()),
+        },
     })
 }

@@ -1,5 +1,6 @@
 //! One module per domain; each command unpacks state and calls the core.
 
 pub mod app;
+pub mod journal;
 pub mod orders;
 pub mod status;

@@ -30,6 +30,14 @@ impl Desk {
 
     /// Starts the app on an existing data directory (e.g. after a crash).
     pub async fn start_in(data_dir: tempfile::TempDir) -> Result<Self, BoxError> {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Starts the app with extra environment variables (e.g. `ISSUANCE_DESK_MACHINE_CONFIG`).
+    pub async fn start_with(
+        data_dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+    ) -> Result<Self, BoxError> {
         let binary = std::env::var_os("ISSUANCE_DESK_BINARY")
             .map(PathBuf::from)
             .ok_or("ISSUANCE_DESK_BINARY is not set: run the e2e tests through scripts/e2e.sh")?;
@@ -38,6 +46,9 @@ impl Desk {
         }
         let port = free_port()?;
         let native_port = free_port()?;
+        for dir in ["xdg-data", "xdg-config", "xdg-cache"] {
+            std::fs::create_dir_all(data_dir.path().join(dir))?;
+        }
         let sandbox_port = free_port()?;
         let driver = Command::new("tauri-driver")
             .env("ISSUANCE_DESK_DATA_DIR", data_dir.path())
@@ -45,6 +56,7 @@ impl Desk {
             .env("XDG_DATA_HOME", data_dir.path().join("xdg-data"))
             .env("XDG_CONFIG_HOME", data_dir.path().join("xdg-config"))
             .env("XDG_CACHE_HOME", data_dir.path().join("xdg-cache"))
+            .envs(env.iter().copied())
             .env("ISSUANCE_DESK_SANDBOX_PORT", sandbox_port.to_string())
             .env("ISSUANCE_DESK_TRAINING_STEP_MS", "400")
             .args([

@@ -10,6 +10,15 @@ import type {
   OrderReview_Serialize,
   ProductionView_Serialize,
   SubmittedOrder_Serialize,
+  Bucket,
+  ExportResult,
+  OrderFilter_Deserialize,
+  OrderPage_Serialize,
+  OrderRow_Serialize,
+  OrderStats,
+  OrderTimeline_Serialize,
+  RefreshResult_Serialize,
+  SupervisorAccess,
 } from "./bindings";
 
 export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase } from "./bindings";
@@ -22,6 +31,13 @@ export type OrderDraft = OrderDraft_Serialize;
 export type OrderReview = OrderReview_Serialize;
 export type SubmittedOrder = SubmittedOrder_Serialize;
 export type ProductionView = ProductionView_Serialize;
+export type { Bucket, ChartBucket, ChartLabel, ExportResult, OrderState, OrderStats, SupervisorAccess } from "./bindings";
+export type OrderFilter = OrderFilter_Deserialize;
+export type OrderPage = OrderPage_Serialize;
+export type OrderRow = OrderRow_Serialize;
+export type OrderTimeline = OrderTimeline_Serialize;
+export type TimelineEntry = OrderTimeline_Serialize["history"][number];
+export type RefreshResult = RefreshResult_Serialize;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
@@ -39,4 +55,17 @@ export interface Backend {
   /** Sends the same order again (same card id and encrypted data). */
   resendOrder(cardId: string, onProgress: (progress: OrderProgress) => void): Promise<Result<SubmittedOrder>>;
   orderStatus(cardId: string): Promise<Result<ProductionView>>;
+
+  // Supervisor: every call is refused in Rust (kind `forbidden`) for a user who is not one.
+  /** Whether this OS user may use the supervisor screen. */
+  supervisorAccess(): Promise<Result<SupervisorAccess>>;
+  listOrders(filter: OrderFilter): Promise<Result<OrderPage>>;
+  orderDetail(cardId: string): Promise<Result<OrderTimeline>>;
+  /** Asks D1 about these orders; an empty list means every pending order. */
+  refreshOrders(cardIds: string[]): Promise<Result<RefreshResult[]>>;
+  /** `from`/`to`: milliseconds since the epoch, `[from, to)`. */
+  orderStats(from: number, to: number, bucket: Bucket): Promise<Result<OrderStats>>;
+  orderExceptions(): Promise<Result<OrderRow[]>>;
+  /** Writes a masked CSV to the Downloads folder; says where. */
+  exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
 }

@@ -8,7 +8,7 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	appInfo: () => typedError<AppInfo, IpcError_Serialize>(__TAURI_INVOKE("app_info")),
+	appInfo: () => typedError<AppInfo_Serialize, IpcError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  Fetches (or reuses) a D1 access token: proves D1 is reachable and accepts this desk. */
 	checkConnection: () => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("check_connection")),
 	/**  Products, stations and priorities the form offers. */
@@ -23,6 +23,23 @@ export const commands = {
 	resendOrder: (cardId: string, progress: Channel<OrderProgress>) => typedError<SubmittedOrder_Serialize, IpcError_Serialize>(__TAURI_INVOKE("resend_order", { cardId, progress })),
 	/**  The card's production status, fresh from D1. */
 	orderStatus: (cardId: string) => typedError<ProductionView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_status", { cardId })),
+	supervisorAccess: () => typedError<SupervisorAccess, IpcError_Serialize>(__TAURI_INVOKE("supervisor_access")),
+	/**  One page of orders, newest first, with filters and search. */
+	listOrders: (filter: OrderFilter_Deserialize) => typedError<OrderPage_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_orders", { filter })),
+	/**  An order and its status timeline. */
+	orderDetail: (cardId: string) => typedError<OrderTimeline_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_detail", { cardId })),
+	/**  Asks D1 for the status of these orders (every pending order when the list is empty). */
+	refreshOrders: (cardIds: string[]) => typedError<RefreshResult_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("refresh_orders", { cardIds })),
+	/**  Orders per hour or day, failures by reason and by station, over `[from, to)` (ms, UTC). */
+	orderStats: (from: number | null, to: number | null, bucket: Bucket) => typedError<OrderStats, IpcError_Serialize>(__TAURI_INVOKE("order_stats", { from, to, bucket })),
+	/**  Orders that need a person: failed, rejected, outcome unknown, stuck in production. */
+	orderExceptions: () => typedError<OrderRow_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("order_exceptions")),
+	/**
+	 *  Writes the orders matching `filter` as masked CSV to a new file in the user's Downloads
+	 *  folder and says where. The window never names the path: it cannot make the app write
+	 *  anywhere else.
+	 */
+	exportOrders: (filter: OrderFilter_Deserialize) => typedError<ExportResult, IpcError_Serialize>(__TAURI_INVOKE("export_orders", { filter })),
 };
 
 /** Events */
@@ -32,12 +49,28 @@ export const events = {
 
 /* Types */
 /**  What the window shows about this installation. */
-export type AppInfo = {
+export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
+
+/**  What the window shows about this installation. */
+export type AppInfo_Deserialize = {
 	productName: string,
 	version: string,
 	environment: Environment,
 	/**  Sensitive form fields clear themselves after this much idle time. */
 	idleClearSeconds: number,
+	/**  The configured UI language (`en`, `es`), or none to follow the OS. */
+	language?: string | null,
+};
+
+/**  What the window shows about this installation. */
+export type AppInfo_Serialize = {
+	productName: string,
+	version: string,
+	environment: Environment,
+	/**  Sensitive form fields clear themselves after this much idle time. */
+	idleClearSeconds: number,
+	/**  The configured UI language (`en`, `es`), or none to follow the OS. */
+	language: string | null,
 };
 
 /**  A card artwork (`cardDesign.artworkId`). */
@@ -45,6 +78,13 @@ export type Artwork = {
 	id: string,
 	name: string,
 };
+
+/**  Bucket width of [`Journal::stats`] (UTC-aligned). */
+export type Bucket = 
+/**  One hour. */
+"hour" | 
+/**  One UTC day. */
+"day";
 
 /**  The card data fields of the form. */
 export type CardDraft = CardDraft_Serialize | CardDraft_Deserialize;
@@ -92,6 +132,19 @@ export type CarrierDraft_Serialize = {
 	multiCardOrder: string | null,
 };
 
+/**  A count per chart bucket. */
+export type ChartBucket = {
+	start: number | null,
+	orders: number,
+	failures: number,
+};
+
+/**  A failure count per label (reason or station). */
+export type ChartLabel = {
+	label: string,
+	count: number,
+};
+
 /**  `cardDesign` as typed. */
 export type DesignDraft = DesignDraft_Serialize | DesignDraft_Deserialize;
 
@@ -137,7 +190,15 @@ export type ErrorKind =
 /**  The desk is not set up to order (configuration, keys, the training D1). */
 "setup" | 
 /**  Something unexpected inside the app; the message says what to tell IT. */
-"internal";
+"internal" | 
+/**  The OS user may not do this (supervisor functions for a teller). */
+"forbidden";
+
+/**  Where an export went. */
+export type ExportResult = {
+	path: string,
+	orders: number,
+};
 
 /**
  *  One problem with one field, named by its D1 path (`cardData.pan`,
@@ -266,6 +327,67 @@ export type OrderDraft_Serialize = {
 	carrier: CarrierDraft_Serialize,
 };
 
+/**
+ *  Filters, search and paging of the supervisor list, as the window sends them.
+ *  Times are milliseconds since the Unix epoch (UTC).
+ */
+export type OrderFilter = OrderFilter_Serialize | OrderFilter_Deserialize;
+
+/**
+ *  Filters, search and paging of the supervisor list, as the window sends them.
+ *  Times are milliseconds since the Unix epoch (UTC).
+ */
+export type OrderFilter_Deserialize = {
+	from?: number | null,
+	to?: number | null,
+	states?: OrderState[],
+	stationId?: string | null,
+	operator?: string | null,
+	productId?: string | null,
+	issuanceType?: string | null,
+	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
+	search?: string | null,
+	pageSize?: number | null,
+	/**  `next` of the previous page. */
+	after?: string | null,
+};
+
+/**
+ *  Filters, search and paging of the supervisor list, as the window sends them.
+ *  Times are milliseconds since the Unix epoch (UTC).
+ */
+export type OrderFilter_Serialize = {
+	from: number | null,
+	to: number | null,
+	states: OrderState[],
+	stationId: string | null,
+	operator: string | null,
+	productId: string | null,
+	issuanceType: string | null,
+	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
+	search: string | null,
+	pageSize: number | null,
+	/**  `next` of the previous page. */
+	after: string | null,
+};
+
+/**  One page of orders, newest first. */
+export type OrderPage = OrderPage_Serialize | OrderPage_Deserialize;
+
+/**  One page of orders, newest first. */
+export type OrderPage_Deserialize = {
+	items: OrderRow_Deserialize[],
+	/**  Pass as `after` for the next page; `null` on the last page. */
+	next?: string | null,
+};
+
+/**  One page of orders, newest first. */
+export type OrderPage_Serialize = {
+	items: OrderRow_Serialize[],
+	/**  Pass as `after` for the next page; `null` on the last page. */
+	next: string | null,
+};
+
 /**  Where a submission is. Sent to the window while `submit` runs. */
 export type OrderProgress = { stage: "encrypting" } | { stage: "authenticating" } | { stage: "sending" } | 
 /**  The connection broke after sending: asking D1 what it received. */
@@ -298,6 +420,136 @@ export type OrderReview_Serialize = {
 	maskedPan: string,
 	artworkName: string | null,
 	customLineCount: number,
+};
+
+/**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
+export type OrderRow = OrderRow_Serialize | OrderRow_Deserialize;
+
+/**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
+export type OrderRow_Deserialize = {
+	createdAt: number | null,
+	/**  When the journal last learned something new about the order. */
+	updatedAt: number | null,
+	/**
+	 *  When D1 last answered about this order: the later of `updatedAt` and a status check
+	 *  of this session that changed nothing. A status is as current as this, no more.
+	 */
+	checkedAt: number | null,
+	operator: string,
+	consumerId: string,
+	productId: string,
+	stationId: string,
+	issuanceType: string,
+	last4: string,
+	cardId: string,
+	issuerRequestId: string,
+	correlationId: string,
+	operationId?: string | null,
+	state: OrderState,
+	/**  D1's `details.status` as received (unknown values shown as they come). */
+	d1Status?: string | null,
+	errorCode?: string | null,
+	errorMessage?: string | null,
+	/**  Not final: a status refresh can change it. */
+	pending: boolean,
+};
+
+/**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
+export type OrderRow_Serialize = {
+	createdAt: number | null,
+	/**  When the journal last learned something new about the order. */
+	updatedAt: number | null,
+	/**
+	 *  When D1 last answered about this order: the later of `updatedAt` and a status check
+	 *  of this session that changed nothing. A status is as current as this, no more.
+	 */
+	checkedAt: number | null,
+	operator: string,
+	consumerId: string,
+	productId: string,
+	stationId: string,
+	issuanceType: string,
+	last4: string,
+	cardId: string,
+	issuerRequestId: string,
+	correlationId: string,
+	operationId: string | null,
+	state: OrderState,
+	/**  D1's `details.status` as received (unknown values shown as they come). */
+	d1Status: string | null,
+	errorCode: string | null,
+	errorMessage: string | null,
+	/**  Not final: a status refresh can change it. */
+	pending: boolean,
+};
+
+/**  Where an order is in its life. Each state documents what the start-up reconciler must do. */
+export type OrderState = 
+/**
+ *  Written before the first byte goes to D1; nothing was sent yet.
+ * 
+ *  Reconciler: D1 never saw this order. It is safe either to send it with the SAME
+ *  `card_id`/`issuer_request_id` (after `mark_sending`) or to `record_abandoned` it.
+ *  The card data is gone after a restart, so in practice the teller re-enters it or abandons.
+ */
+"intent" | 
+/**
+ *  The request is being (or was being) sent; D1 may or may not have received it.
+ * 
+ *  Reconciler: MUST ask `productionStatus` for the card id before anything else.
+ *  Operation found → `record_accepted` (+ `record_production_status`);
+ *  404 → D1 never got it: resend with the same ids (`mark_sending`) or `record_abandoned`.
+ */
+"sending" | 
+/**
+ *  D1 answered 202 with an operation id.
+ * 
+ *  Reconciler: poll `productionStatus` and `record_production_status`.
+ */
+"accepted" | 
+/**
+ *  The connection broke after (part of) the request was sent: D1 may have the order.
+ * 
+ *  Reconciler: same as [`OrderState::Sending`] — `productionStatus` first, never a blind resend
+ *  with new ids.
+ */
+"outcome_unknown" | 
+/**
+ *  D1 reports production in progress (`PENDING`, e.g. `CARD_PROD_REQUESTED`, `CARD_PROD_READY`).
+ * 
+ *  Reconciler: keep polling `productionStatus`.
+ */
+"in_production" | 
+/**  Final: the card was personalized (`SUCCESSFUL`, `CARD_PROD_DONE`). */
+"done" | 
+/**  Final: D1 reported an exception (`FAILED`: `DATA_EXCEPTION`, `CARD_PROD_EXCEPTION`, …). */
+"failed" | 
+/**  Final: D1 refused the request (4xx). */
+"rejected" | 
+/**  Final: the order was given up before D1 accepted it. */
+"abandoned";
+
+/**  Chart data for a period. */
+export type OrderStats = {
+	bucket: Bucket,
+	buckets: ChartBucket[],
+	failuresByReason: ChartLabel[],
+	failuresByStation: ChartLabel[],
+};
+
+/**  An order and its whole timeline, oldest step first. */
+export type OrderTimeline = OrderTimeline_Serialize | OrderTimeline_Deserialize;
+
+/**  An order and its whole timeline, oldest step first. */
+export type OrderTimeline_Deserialize = {
+	order: OrderRow_Deserialize,
+	history: TimelineEntry_Deserialize[],
+};
+
+/**  An order and its whole timeline, oldest step first. */
+export type OrderTimeline_Serialize = {
+	order: OrderRow_Serialize,
+	history: TimelineEntry_Serialize[],
 };
 
 /**  A card product as the form offers it. */
@@ -361,6 +613,27 @@ export type ProductionView_Serialize = {
 	endTime: string | null,
 };
 
+/**  What a status refresh did for one order. */
+export type RefreshResult = RefreshResult_Serialize | RefreshResult_Deserialize;
+
+/**  What a status refresh did for one order. */
+export type RefreshResult_Deserialize = {
+	cardId: string,
+	/**  The order after the refresh (as the journal holds it), when it could be read. */
+	order?: OrderRow_Deserialize | null,
+	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
+	error?: string | null,
+};
+
+/**  What a status refresh did for one order. */
+export type RefreshResult_Serialize = {
+	cardId: string,
+	/**  The order after the refresh (as the journal holds it), when it could be read. */
+	order: OrderRow_Serialize | null,
+	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
+	error: string | null,
+};
+
 /**  A personalization station of this branch (`persoStation`). */
 export type Station = {
 	id: string,
@@ -399,6 +672,32 @@ export type SubmittedOrder_Serialize = {
 	correlationId: string,
 	operationId: string | null,
 	last4: string,
+};
+
+/**  Whether this OS user may use the supervisor screen. */
+export type SupervisorAccess = {
+	allowed: boolean,
+	/**  The OS user the decision is about. */
+	user: string,
+};
+
+/**  One step of an order's timeline. */
+export type TimelineEntry = TimelineEntry_Serialize | TimelineEntry_Deserialize;
+
+/**  One step of an order's timeline. */
+export type TimelineEntry_Deserialize = {
+	at: number | null,
+	state: OrderState,
+	d1Status?: string | null,
+	detail?: string | null,
+};
+
+/**  One step of an order's timeline. */
+export type TimelineEntry_Serialize = {
+	at: number | null,
+	state: OrderState,
+	d1Status: string | null,
+	detail: string | null,
 };
 
 /**  Emitted by the UI once the first screen is interactive. */

@@ -42,4 +42,25 @@ export const tauriBackend: Backend = {
   async orderStatus(cardId) {
     return toResult(await commands.orderStatus(cardId));
   },
+  async supervisorAccess() {
+    return toResult(await commands.supervisorAccess());
+  },
+  async listOrders(filter) {
+    return toResult(await commands.listOrders(filter));
+  },
+  async orderDetail(cardId) {
+    return toResult(await commands.orderDetail(cardId));
+  },
+  async refreshOrders(cardIds) {
+    return toResult(await commands.refreshOrders(cardIds));
+  },
+  async orderStats(from, to, bucket) {
+    return toResult(await commands.orderStats(from, to, bucket));
+  },
+  async orderExceptions() {
+    return toResult(await commands.orderExceptions());
+  },
+  async exportOrders(filter) {
+    return toResult(await commands.exportOrders(filter));
+  },
 };

@@ -11,6 +11,8 @@ import type {
   SubmittedOrder,
 } from "../ipc/backend";
 
+import { fakeJournal, type FakeJournal, type JournalScript } from "./supervisor/fake-journal";
+
 /** What a scripted fake backend answers. Every rule stays in Rust: the fake only replays. */
 export interface FakeScript {
   environment?: Environment;
@@ -24,7 +26,7 @@ export interface FakeScript {
   statuses?: Array<Pick<ProductionView, "detailsStatus" | "phase" | "status" | "reason">>;
 }
 
-export interface FakeBackend extends Backend {
+export interface FakeBackend extends Backend, FakeJournal {
   readySignals: number;
   submitted: OrderDraft[];
   resent: string[];
@@ -58,7 +60,7 @@ export const FAKE_OPTIONS: FormOptions = {
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 
 /** An in-memory backend for component tests. */
-export function fakeBackend(script: FakeScript = {}): FakeBackend {
+export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}): FakeBackend {
   let statusCalls = 0;
   const order = (): SubmittedOrder => ({
     outcome: script.outcome ?? "accepted",
@@ -69,6 +71,7 @@ export function fakeBackend(script: FakeScript = {}): FakeBackend {
     last4: "5556",
   });
   const backend: FakeBackend = {
+    ...fakeJournal(journal),
     readySignals: 0,
     submitted: [],
     resent: [],
@@ -80,6 +83,7 @@ export function fakeBackend(script: FakeScript = {}): FakeBackend {
         version: "0.0.0-test",
         environment: script.environment ?? "training",
         idleClearSeconds: 120,
+        language: null,
       });
     },
     async signalUiReady() {

@@ -26,6 +26,15 @@ export function startI18n(): Language {
   return chosen;
 }
 
+/** The configuration's language applies unless the teller chose one on this PC. */
+export function applyConfiguredLanguage(configured: string | null | undefined): Language | null {
+  const language = supported(configured);
+  if (!language || safeStorage()?.getItem(STORAGE_KEY)) return null;
+  locale.set(language);
+  document.documentElement.lang = language;
+  return language;
+}
+
 export function setLanguage(language: Language): void {
   locale.set(language);
   document.documentElement.lang = language;

@@ -1,0 +1,240 @@
+//! The supervisor's journal: recent orders, detail, refresh, charts, exceptions, export.
+//! Every command checks in Rust that the OS user is a supervisor (machine configuration):
+//! hiding the screen in the window is a convenience, not the control.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use order_journal::{Bucket, JournalError};
+use order_workflow::{
+    ExportResult, OrderDesk, OrderFilter, OrderPage, OrderRow, OrderStats, OrderTimeline,
+    RefreshResult, WorkflowError,
+};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, State};
+
+use crate::state::AppState;
+use crate::{ErrorKind, IpcError};
+
+/// Whether this OS user may use the supervisor screen.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SupervisorAccess {
+    pub allowed: bool,
+    /// The OS user the decision is about.
+    pub user: String,
+}
+
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub fn supervisor_access(state: State<'_, AppState>) -> Result<SupervisorAccess, IpcError> {
+    let identity = identity();
+    let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
+    Ok(SupervisorAccess {
+        allowed: state.config()?.is_supervisor(&identity.user, &groups),
+        user: identity.user.clone(),
+    })
+}
+
+/// One page of orders, newest first, with filters and search.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err)]
+pub async fn list_orders(
+    state: State<'_, AppState>,
+    filter: OrderFilter,
+) -> Result<OrderPage, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.list_orders(&filter).await.map_err(journal_error)
+}
+
+/// An order and its status timeline.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn order_detail(
+    state: State<'_, AppState>,
+    card_id: String,
+) -> Result<OrderTimeline, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.order_timeline(&card_id).await.map_err(journal_error)
+}
+
+/// Asks D1 for the status of these orders (every pending order when the list is empty).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn refresh_orders(
+    state: State<'_, AppState>,
+    card_ids: Vec<String>,
+) -> Result<Vec<RefreshResult>, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.refresh_orders(card_ids).await.map_err(journal_error)
+}
+
+/// Orders per hour or day, failures by reason and by station, over `[from, to)` (ms, UTC).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn order_stats(
+    state: State<'_, AppState>,
+    from: f64,
+    to: f64,
+    bucket: Bucket,
+) -> Result<OrderStats, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.order_stats(from, to, bucket)
+        .await
+        .map_err(journal_error)
+}
+
+/// Orders that need a person: failed, rejected, outcome unknown, stuck in production.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn order_exceptions(state: State<'_, AppState>) -> Result<Vec<OrderRow>, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.order_exceptions().await.map_err(journal_error)
+}
+
+/// Writes the orders matching `filter` as masked CSV to a new file in the user's Downloads
+/// folder and says where. The window never names the path: it cannot make the app write
+/// anywhere else.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err)]
+pub async fn export_orders(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    filter: OrderFilter,
+) -> Result<ExportResult, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    let dir = downloads_dir(&app)?;
+    let result = desk
+        .export_orders(&filter, &dir)
+        .await
+        .map_err(journal_error)?;
+    tracing::info!(orders = result.orders, path = %result.path, "orders exported");
+    Ok(result)
+}
+
+/// The desk, for a supervisor only.
+async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
+    let identity = identity();
+    let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
+    if !state.config()?.is_supervisor(&identity.user, &groups) {
+        tracing::warn!(user = %identity.user, "supervisor function refused");
+        return Err(IpcError {
+            code: Some("not_supervisor".to_owned()),
+            what_to_do: Some(
+                "Ask IT to add your user or one of your groups to the supervisors in the machine configuration."
+                    .to_owned(),
+            ),
+            ..IpcError::new(
+                ErrorKind::Forbidden,
+                format!("{} is not a supervisor on this desk.", identity.user),
+            )
+        });
+    }
+    state.desk().await
+}
+
+fn journal_error(error: WorkflowError) -> IpcError {
+    match error {
+        WorkflowError::Journal(JournalError::InvalidQuery(message)) => IpcError {
+            code: Some("invalid_query".to_owned()),
+            ..IpcError::new(ErrorKind::Validation, capitalize(&message))
+        },
+        WorkflowError::Journal(error @ JournalError::NotFound { .. }) => IpcError {
+            code: Some("not_found".to_owned()),
+            ..IpcError::new(ErrorKind::Validation, capitalize(&error.to_string()))
+        },
+        WorkflowError::Journal(error) => IpcError {
+            code: Some("journal".to_owned()),
+            what_to_do: Some("Try again; if it repeats, give IT the log file.".to_owned()),
+            ..IpcError::new(ErrorKind::Internal, capitalize(&error.to_string()))
+        },
+        other => other.into(),
+    }
+}
+
+fn capitalize(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
+    let path = app.path();
+    path.download_dir()
+        .or_else(|_| path.home_dir().map(|home| home.join("Downloads")))
+        .map_err(|e| {
+            IpcError::new(
+                ErrorKind::Setup,
+                format!("The Downloads folder cannot be found: {e}"),
+            )
+        })
+}
+
+/// The OS user running the app and their OS groups, looked up once.
+struct Identity {
+    user: String,
+    groups: Vec<String>,
+}
+
+fn identity() -> &'static Identity {
+    static IDENTITY: OnceLock<Identity> = OnceLock::new();
+    IDENTITY.get_or_init(os_identity)
+}
+
+/// From the process's real uid (not `$USER`, which anyone can set before starting the app).
+#[cfg(unix)]
+fn os_identity() -> Identity {
+    use nix::unistd::{Group, User, getuid};
+    let uid = getuid();
+    match User::from_uid(uid) {
+        Ok(Some(user)) => {
+            let mut groups: Vec<String> = group_ids(&user)
+                .into_iter()
+                .filter_map(|gid| Group::from_gid(gid).ok().flatten())
+                .map(|group| group.name)
+                .collect();
+            groups.sort();
+            groups.dedup();
+            Identity {
+                user: user.name,
+                groups,
+            }
+        }
+        _ => Identity {
+            user: uid.to_string(),
+            groups: Vec::new(),
+        },
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn group_ids(user: &nix::unistd::User) -> Vec<nix::unistd::Gid> {
+    std::ffi::CString::new(user.name.as_str())
+        .ok()
+        .and_then(|name| nix::unistd::getgrouplist(&name, user.gid).ok())
+        .unwrap_or_else(|| vec![user.gid])
+}
+
+/// Other Unix systems: the primary group only (see the README's known gaps).
+#[cfg(all(unix, not(target_os = "linux")))]
+fn group_ids(user: &nix::unistd::User) -> Vec<nix::unistd::Gid> {
+    vec![user.gid]
+}
+
+/// Windows: the user name only; group membership is not read yet (README: known gaps).
+#[cfg(not(unix))]
+fn os_identity() -> Identity {
+    Identity {
+        user: std::env::var("USERNAME").unwrap_or_else(|_| "unknown".to_owned()),
+        groups: Vec::new(),
+    }
+}

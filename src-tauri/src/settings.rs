@@ -1,0 +1,45 @@
+//! The machine configuration, loaded once at start. An invalid configuration is not a crash:
+//! the window shows what is wrong, key by key.
+
+use std::sync::Arc;
+
+use desk_config::{Config, ConfigSources, LoadedConfig};
+
+use crate::{Environment, ErrorKind, IpcError};
+
+pub fn load() -> Result<Arc<LoadedConfig>, IpcError> {
+    match Config::load(&ConfigSources::from_process()) {
+        Ok(loaded) => {
+            for file in loaded.files.iter().filter(|f| f.read) {
+                tracing::info!(layer = ?file.layer, path = %file.path.display(), "configuration read");
+            }
+            Ok(Arc::new(loaded))
+        }
+        Err(error) => {
+            let problems: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+            tracing::error!(problems = problems.len(), "the configuration is invalid");
+            Err(IpcError {
+                code: Some("config_invalid".to_owned()),
+                what_to_do: Some(
+                    "Ask IT to correct the configuration; `issuance-desk-admin config check` shows the same list."
+                        .to_owned(),
+                ),
+                ..IpcError::new(
+                    ErrorKind::Setup,
+                    format!("The configuration is invalid:\n{}", problems.join("\n")),
+                )
+            })
+        }
+    }
+}
+
+impl From<desk_config::Environment> for Environment {
+    fn from(environment: desk_config::Environment) -> Self {
+        match environment {
+            desk_config::Environment::Training => Self::Training,
+            desk_config::Environment::Staging => Self::Staging,
+            desk_config::Environment::Production => Self::Production,
+            desk_config::Environment::Custom => Self::Custom,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import type {
+  Bucket,
+  ExportResult,
+  IpcError,
+  OrderFilter,
+  OrderPage,
+  OrderRow,
+  OrderStats,
+  OrderTimeline,
+  RefreshResult,
+  Result,
+  SupervisorAccess,
+} from "../../ipc/backend";
+
+/** What the fake journal answers. It replays; every rule (filters, access) stays in Rust. */
+export interface JournalScript {
+  access?: SupervisorAccess;
+  /** Returned by successive `listOrders` calls (the last repeats). */
+  pages?: OrderPage[];
+  exceptions?: OrderRow[];
+  stats?: OrderStats;
+  /** Rows a refresh returns, by card id (unchanged row when missing). */
+  refreshed?: Record<string, OrderRow>;
+  /** Every supervisor call fails with this (e.g. `forbidden`). */
+  error?: IpcError;
+}
+
+export interface FakeJournal {
+  journalCalls: {
+    list: OrderFilter[];
+    detail: string[];
+    refresh: string[][];
+    stats: Array<{ from: number; to: number; bucket: Bucket }>;
+    exports: OrderFilter[];
+  };
+  supervisorAccess(): Promise<Result<SupervisorAccess>>;
+  listOrders(filter: OrderFilter): Promise<Result<OrderPage>>;
+  orderDetail(cardId: string): Promise<Result<OrderTimeline>>;
+  refreshOrders(cardIds: string[]): Promise<Result<RefreshResult[]>>;
+  orderStats(from: number, to: number, bucket: Bucket): Promise<Result<OrderStats>>;
+  orderExceptions(): Promise<Result<OrderRow[]>>;
+  exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
+}
+
+export const NOW = Date.UTC(2026, 10, 25, 10, 0, 0);
+
+export function fakeRow(overrides: Partial<OrderRow> = {}): OrderRow {
+  return {
+    createdAt: NOW - 60_000,
+    updatedAt: NOW - 30_000,
+    checkedAt: NOW - 30_000,
+    operator: "ana",
+    consumerId: "CUST-1001",
+    productId: "DEMO_DEBIT",
+    stationId: "BRANCH-PS-01",
+    issuanceType: "CREATION",
+    last4: "5556",
+    cardId: "card-0001",
+    issuerRequestId: "req-0001",
+    correlationId: "corr-0001",
+    operationId: "op-0001",
+    state: "done",
+    d1Status: "CARD_PROD_DONE",
+    errorCode: null,
+    errorMessage: null,
+    pending: false,
+    ...overrides,
+  };
+}
+
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+
+export function fakeJournal(script: JournalScript = {}): FakeJournal {
+  const calls: FakeJournal["journalCalls"] = { list: [], detail: [], refresh: [], stats: [], exports: [] };
+  const rows = (): OrderRow[] => (script.pages ?? []).flatMap((p) => p.items);
+  const fail = (): Result<never> | null => (script.error ? { ok: false, error: script.error } : null);
+  return {
+    journalCalls: calls,
+    async supervisorAccess() {
+      return ok(script.access ?? { allowed: true, user: "sofia" });
+    },
+    async listOrders(filter) {
+      calls.list.push(structuredClone(filter));
+      const pages = script.pages ?? [{ items: [], next: null }];
+      const page = pages[Math.min(calls.list.length - 1, pages.length - 1)] ?? { items: [], next: null };
+      return fail() ?? ok(page);
+    },
+    async orderDetail(cardId) {
+      calls.detail.push(cardId);
+      const order = rows().find((r) => r.cardId === cardId) ?? fakeRow({ cardId });
+      return (
+        fail() ??
+        ok({
+          order,
+          history: [
+            { at: (order.createdAt ?? NOW) + 0, state: "intent", d1Status: null, detail: null },
+            { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ?? null },
+            { at: order.updatedAt ?? NOW, state: order.state, d1Status: order.d1Status ?? null, detail: order.errorMessage ?? null },
+          ],
+        })
+      );
+    },
+    async refreshOrders(cardIds) {
+      calls.refresh.push([...cardIds]);
+      const ids = cardIds.length ? cardIds : rows().filter((r) => r.pending).map((r) => r.cardId);
+      return (
+        fail() ??
+        ok(
+          ids.map((cardId) => ({
+            cardId,
+            order: script.refreshed?.[cardId] ?? rows().find((r) => r.cardId === cardId) ?? null,
+            error: null,
+          })),
+        )
+      );
+    },
+    async orderStats(from, to, bucket) {
+      calls.stats.push({ from, to, bucket });
+      return fail() ?? ok(script.stats ?? { bucket, buckets: [], failuresByReason: [], failuresByStation: [] });
+    },
+    async orderExceptions() {
+      return fail() ?? ok(script.exceptions ?? []);
+    },
+    async exportOrders(filter) {
+      calls.exports.push(structuredClone(filter));
+      return fail() ?? ok({ path: "/home/sofia/Downloads/issuance-desk-orders.csv", orders: rows().length });
+    },
+  };
+}
