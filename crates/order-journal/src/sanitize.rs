@@ -294,3 +294,44 @@ mod tests {
         assert!(!e.contains("5556"));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn has_run(s: &str, n: usize) -> bool {
+        let mut run = 0;
+        for b in s.bytes() {
+            run = if b.is_ascii_digit() { run + 1 } else { 0 };
+            if run >= n {
+                return true;
+            }
+        }
+        false
+    }
+
+    proptest! {
+        /// Whatever surrounds a card number, the scrubbed text never holds 12 digits in a row,
+        /// nor the card number in its grouped forms.
+        #[test]
+        fn scrubbed_text_never_keeps_a_pan(
+            before in "\\PC{0,40}",
+            after in "\\PC{0,40}",
+            sep in prop::sample::select(vec!["", " ", "-", "."]),
+        ) {
+            let pan = ["4000", "0566", "5566", "5556"].join(sep);
+            let out = scrub_free_text(&format!("{before}{pan}{after}"), 10_000);
+            prop_assert!(!has_run(&out, 12), "{out}");
+            prop_assert!(!out.contains(&pan), "{out}");
+        }
+
+        /// Text without long digit runs or control characters comes back unchanged (trimmed).
+        #[test]
+        fn ordinary_text_is_kept(text in "[A-Za-z0-9 ,.:_-]{0,80}") {
+            prop_assume!(!digit_runs(&text, true).iter().any(|r| r.2.len() >= MIN_REMOVED_DIGITS));
+            prop_assert_eq!(scrub_free_text(&text, 1000), text.trim());
+        }
+    }
+}

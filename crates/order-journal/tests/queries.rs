@@ -466,7 +466,7 @@ fn in_flight_lists_every_unfinished_order_oldest_first() {
 
 #[test]
 fn exceptions_need_action_or_are_stuck() {
-    let (j, clock) = fixture();
+    let (j, _) = fixture();
     // At T0+40h every accepted order (i%8==4, created ≤ T0+36h) has been unchanged > 30 min.
     let ex: Vec<_> = j
         .exceptions(&ExceptionQuery::default())
@@ -500,6 +500,25 @@ fn exceptions_need_action_or_are_stuck() {
         .map(|o| o.card_id)
         .collect();
     assert_eq!(ex, [card(38), card(36)]);
+    // Exactly `stuck_after` old is not stuck yet; one millisecond more is.
+    let (k, clock2) = mem();
+    k.record_intent(&order(1)).unwrap();
+    k.mark_sending(&card(1)).unwrap();
+    k.record_accepted(&card(1), "op-1").unwrap();
+    clock2.advance(30 * 60 * 1000);
+    assert!(k.exceptions(&ExceptionQuery::default()).unwrap().is_empty());
+    clock2.advance(1);
+    assert_eq!(k.exceptions(&ExceptionQuery::default()).unwrap().len(), 1);
+    assert_eq!(
+        j.exceptions(&ExceptionQuery {
+            limit: order_journal::MAX_EXCEPTIONS,
+            ..ExceptionQuery::default()
+        })
+        .unwrap()
+        .len(),
+        20,
+        "5 each of outcome_unknown, rejected, accepted (stuck) and failed"
+    );
     for limit in [0, order_journal::MAX_EXCEPTIONS + 1] {
         assert!(
             j.exceptions(&ExceptionQuery {
@@ -509,7 +528,6 @@ fn exceptions_need_action_or_are_stuck() {
             .is_err()
         );
     }
-    clock.advance(1);
 }
 
 #[test]
@@ -574,6 +592,15 @@ fn stats_count_per_bucket_and_failures_by_reason_and_station() {
     assert!(empty.failures_by_reason.is_empty());
 
     assert!(TimeRange::new(Timestamp::from_millis(T0), Timestamp::from_millis(T0)).is_err());
+    // A range built by hand is checked too.
+    let backwards = TimeRange {
+        from: Timestamp::from_millis(T0 + 1),
+        to: Timestamp::from_millis(T0),
+    };
+    assert!(matches!(
+        j.stats(backwards, Bucket::Day),
+        Err(JournalError::InvalidQuery(_))
+    ));
     // 400 days of hours is allowed; 10 years of hours is not.
     let year = TimeRange::new(
         Timestamp::from_millis(T0 - 400 * DAY),
