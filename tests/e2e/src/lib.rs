@@ -56,6 +56,7 @@ impl Desk {
             .env("XDG_DATA_HOME", data_dir.path().join("xdg-data"))
             .env("XDG_CONFIG_HOME", data_dir.path().join("xdg-config"))
             .env("XDG_CACHE_HOME", data_dir.path().join("xdg-cache"))
+            .env("MESA_SHADER_CACHE_DISABLE", "true")
             .envs(env.iter().copied())
             .env("ISSUANCE_DESK_SANDBOX_PORT", sandbox_port.to_string())
             .env("ISSUANCE_DESK_TRAINING_STEP_MS", "400")
