@@ -39,7 +39,7 @@ pub fn card_id(value: &str) -> Result<d1_client::CardId, AdminError> {
     }
     d1_client::CardId::parse(value).map_err(|_| {
         AdminError::Usage(
-            "--card-id must be a D1 cardId: 1 to 64 characters among A-Z a-z 0-9 _ -".into(),
+            "--card-id must be a D1 cardId: 1 to 48 characters among A-Z a-z 0-9 _ -".into(),
         )
     })
 }
@@ -51,11 +51,11 @@ mod tests {
     #[test]
     fn card_ids_are_checked_without_echoing_them() {
         assert!(card_id("card-1_A").is_ok());
-        assert!(card_id(&"a".repeat(64)).is_ok());
+        assert!(card_id(&"a".repeat(48)).is_ok());
         for bad in [
             "",
             "has space",
-            &"a".repeat(65),
+            &"a".repeat(49),
             "4000056655665556",
             "4000 0566 5566 5556",
         ] {
