@@ -3,7 +3,7 @@
 # WebKitWebDriver) on a virtual X display, with a real unlocked keyring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -p issuance-desk --locked
+cargo build -p issuance-desk -p d1-sandbox --locked
 export ISSUANCE_DESK_BINARY="$PWD/target/debug/issuance-desk"
 exec scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1920x1080x24" \
   cargo test -p desk-e2e --locked -- --test-threads=1

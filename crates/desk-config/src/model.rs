@@ -111,8 +111,17 @@ impl Config {
                     pan_lengths: vec![16],
                     name_max_length: default_name_max_length(),
                     exp_format: ExpFormat::Yymm,
-                    supplies_cvv2: true,
-                    artworks: Vec::new(),
+                    supplies_cvv2: false,
+                    artworks: vec![
+                        Artwork {
+                            id: "CLASSIC_BLUE".into(),
+                            display_name: Some("Classic blue".into()),
+                        },
+                        Artwork {
+                            id: "CITY_SKYLINE".into(),
+                            display_name: Some("City skyline".into()),
+                        },
+                    ],
                 },
                 Product {
                     id: "DEMO_CREDIT".into(),

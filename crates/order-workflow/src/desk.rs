@@ -155,6 +155,7 @@ impl OrderDesk {
         .map_err(|e| WorkflowError::d1(e, None))?;
         self.in_journal(move |j| j.record_intent(&new_order))
             .await?;
+        crate::crash::point(crate::crash::INTENT_RECORDED);
         self.send(Arc::new(prepared), &progress).await
     }
 
@@ -273,8 +274,10 @@ impl OrderDesk {
         })
         .await?;
         progress(OrderProgress::Sending);
+        crate::crash::point(crate::crash::SENDING);
         match self.inner.client.order_card(&prepared).await {
             Ok(OrderOutcome::Accepted { operation_id, .. }) => {
+                crate::crash::point(crate::crash::ACCEPTED_UNRECORDED);
                 self.accepted(&prepared, operation_id.as_str(), progress)
                     .await
             }

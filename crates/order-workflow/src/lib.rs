@@ -3,6 +3,7 @@
 //! production is followed. Training mode runs all of it against an in-process D1 sandbox.
 
 mod catalog;
+pub mod crash;
 mod desk;
 mod draft;
 mod error;

@@ -47,7 +47,12 @@ pub fn catalog(config: &Config) -> Catalog {
                     pv_key_index: p.payment_application.pv_key_index.clone(),
                     cv_key_index: p.payment_application.cv_key_index.clone(),
                 },
-                issuance_types: p.issuance_types.clone(),
+                // Documented rule of the configuration: none listed means all configured.
+                issuance_types: if p.issuance_types.is_empty() {
+                    config.services.issuance.clone()
+                } else {
+                    p.issuance_types.clone()
+                },
                 rules: ProductRules {
                     bin_ranges: p
                         .bin_ranges

@@ -79,7 +79,7 @@ impl Desk {
             "tauri:options".into(),
             serde_json::json!({ "application": binary }),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let client = loop {
             match ClientBuilder::rustls()?
                 .capabilities(capabilities.clone())
@@ -88,11 +88,14 @@ impl Desk {
             {
                 Ok(client) => break client,
                 Err(error) if Instant::now() > deadline => {
-                    return Err(format!("no WebDriver session within 30 s: {error}").into());
+                    return Err(format!("no WebDriver session within 60 s: {error}").into());
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
+        // Without a window manager the fresh window has no input focus, and WebKit may spend
+        // the first pointer click on taking it: give it focus before any test clicks.
+        let _ = client.execute("window.focus();", vec![]).await;
         let sandbox = SandboxControl::new(sandbox_port)?;
         Ok(Self {
             client,
@@ -108,7 +111,7 @@ impl Desk {
         Ok(self
             .client
             .wait()
-            .at_most(Duration::from_secs(20))
+            .at_most(Duration::from_secs(45))
             .for_element(Locator::Css(&selector))
             .await?)
     }
@@ -164,8 +167,26 @@ impl Desk {
     /// Opens the review; fails with the form's messages if the form refuses.
     pub async fn review(&self) -> Result<(), BoxError> {
         self.click("review-button").await?;
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(45);
+        let mut clicked_again = false;
         loop {
+            // A click swallowed by the window taking focus changes nothing at all: press again,
+            // as a person would (reviewing twice is harmless).
+            let busy = self
+                .client
+                .find(Locator::Css("[data-testid='review-button']:disabled"))
+                .await
+                .is_ok();
+            if !clicked_again && !busy && Instant::now() > deadline - Duration::from_secs(42) {
+                clicked_again = true;
+                if let Ok(button) = self
+                    .client
+                    .find(Locator::Css("[data-testid='review-button']"))
+                    .await
+                {
+                    let _ = button.click().await;
+                }
+            }
             if self
                 .client
                 .find(Locator::Css("[data-testid='review-panel']"))
@@ -180,16 +201,25 @@ impl Desk {
                 .await
             {
                 let errors = summary.find_all(Locator::Css(".field-errors")).await?;
-                if !errors.is_empty() && Instant::now() > deadline - Duration::from_secs(15) {
+                if !errors.is_empty() && Instant::now() > deadline - Duration::from_secs(40) {
                     let mut texts = Vec::new();
                     for e in errors {
                         texts.push(e.text().await?);
                     }
-                    return Err(format!("the form refused the review: {texts:?}").into());
+                    let shot = self.screenshot("review-refused").await?;
+                    return Err(format!(
+                        "the form refused the review ({}): {texts:?}",
+                        shot.display()
+                    )
+                    .into());
                 }
             }
             if Instant::now() > deadline {
-                return Err("no review panel within 20 s".into());
+                let shot = self.screenshot("review-failed").await?;
+                let text = self.client.find(Locator::Css("main")).await?.text().await?;
+                return Err(
+                    format!("no review panel within 45 s ({}): {text}", shot.display()).into(),
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -197,7 +227,7 @@ impl Desk {
 
     /// Waits until the element's attribute has the value.
     pub async fn wait_attr(&self, test_id: &str, attr: &str, value: &str) -> Result<(), BoxError> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let element = self.find(test_id).await?;
             let current = element.attr(attr).await?;
@@ -206,7 +236,7 @@ impl Desk {
             }
             if Instant::now() > deadline {
                 return Err(
-                    format!("{test_id}[{attr}] is {current:?}, not {value:?} after 30 s").into(),
+                    format!("{test_id}[{attr}] is {current:?}, not {value:?} after 60 s").into(),
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -258,6 +288,14 @@ impl Desk {
         Ok(path)
     }
 
+    /// Ends the WebDriver session and the driver after the app was killed, keeping the data
+    /// directory for the next start.
+    pub async fn abandon_after_crash(mut self) -> tempfile::TempDir {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+        self.data_dir
+    }
+
     pub async fn stop(mut self) -> Result<(), BoxError> {
         let closed = self.client.close().await;
         let _ = self.driver.kill().await;
@@ -276,6 +314,17 @@ pub struct SandboxControl {
 }
 
 impl SandboxControl {
+    /// The control API at `base` (e.g. `http://127.0.0.1:PORT/_sandbox`).
+    pub fn at(base: impl Into<String>) -> Result<Self, BoxError> {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.into(),
+        })
+    }
+
     fn new(port: u16) -> Result<Self, BoxError> {
         // The training sandbox's CA is made fresh by the app at each start; this client only
         // ever talks to loopback.

@@ -1,0 +1,29 @@
+//! Crash-injection points for the end-to-end tests (debug builds only; nothing in release).
+//!
+//! With `ISSUANCE_DESK_CRASH_AT=<point>`, the desk stops at that point of an order, writes its
+//! process id to the file named by `ISSUANCE_DESK_CRASH_MARKER`, and waits there for the test
+//! to kill it with SIGKILL: a real crash at a known moment, not a simulated one.
+
+/// After the intent is journalled, before anything is sent.
+pub const INTENT_RECORDED: &str = "intent_recorded";
+/// After the journal says "sending", before the request leaves.
+pub const SENDING: &str = "sending";
+/// After D1 answered 202, before the journal records it.
+pub const ACCEPTED_UNRECORDED: &str = "accepted_unrecorded";
+
+#[cfg(debug_assertions)]
+pub(crate) fn point(name: &str) {
+    if std::env::var("ISSUANCE_DESK_CRASH_AT").as_deref() != Ok(name) {
+        return;
+    }
+    tracing::warn!(point = name, "crash point reached: waiting to be killed");
+    if let Some(marker) = std::env::var_os("ISSUANCE_DESK_CRASH_MARKER") {
+        let _ = std::fs::write(marker, std::process::id().to_string());
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+#[cfg(not(debug_assertions))]
+pub(crate) fn point(_name: &str) {}
