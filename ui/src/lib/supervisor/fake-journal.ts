@@ -80,7 +80,7 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
       return ok(script.access ?? { allowed: true, user: "sofia" });
     },
     async listOrders(filter) {
-      calls.list.push(structuredClone(filter));
+      calls.list.push(JSON.parse(JSON.stringify(filter)) as OrderFilter);
       const pages = script.pages ?? [{ items: [], next: null }];
       const page = pages[Math.min(calls.list.length - 1, pages.length - 1)] ?? { items: [], next: null };
       return fail() ?? ok(page);
@@ -122,7 +122,7 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
       return fail() ?? ok(script.exceptions ?? []);
     },
     async exportOrders(filter) {
-      calls.exports.push(structuredClone(filter));
+      calls.exports.push(JSON.parse(JSON.stringify(filter)) as OrderFilter);
       return fail() ?? ok({ path: "/home/sofia/Downloads/issuance-desk-orders.csv", orders: rows().length });
     },
   };
