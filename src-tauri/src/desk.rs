@@ -54,7 +54,13 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
         };
         let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
         tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
-        let desk = OrderDesk::new(d1.client, d1.encryption_key, journal, catalog, operator());
+        let desk = OrderDesk::new(
+            d1.client,
+            d1.encryption_key,
+            journal,
+            catalog,
+            crate::identity::current().user.clone(),
+        );
         state.keep_sandbox(d1.sandbox);
         desk
     } else {
@@ -66,7 +72,13 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
         })
         .await
         .map_err(|e| setup_error(e.to_string()))??;
-        OrderDesk::new(client, encryption_key, journal, catalog, operator())
+        OrderDesk::new(
+            client,
+            encryption_key,
+            journal,
+            catalog,
+            crate::identity::current().user.clone(),
+        )
     };
 
     match desk.reconcile_in_flight().await {
@@ -86,14 +98,6 @@ fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
     app.path()
         .app_data_dir()
         .map_err(|e| setup_error(format!("The data directory cannot be found: {e}")))
-}
-
-/// The OS user at the desk: the journal's operator.
-fn operator() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn env_number<T: std::str::FromStr>(var: &str) -> Option<T> {

@@ -10,6 +10,7 @@ mod desk;
 mod environment;
 mod error;
 mod events;
+mod identity;
 pub mod ipc;
 mod logging;
 mod settings;

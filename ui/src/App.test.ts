@@ -23,12 +23,13 @@ afterEach(() => {
 });
 
 describe("shell", () => {
-  it("shows the environment from the backend and the order screen, then signals ready", async () => {
+  it("shows the environment from the backend and the order screen, then signals ready once the form is usable", async () => {
     const backend = fakeBackend({ environment: "training" });
     renderApp(backend);
     expect((await screen.findByTestId("environment-name")).textContent).toBe("TRAINING");
     expect(screen.getByRole("heading", { name: "Order a card" })).toBeTruthy();
-    expect(backend.readySignals).toBe(1);
+    await waitFor(() => expect(backend.readySignals).toBe(1));
+    expect(screen.getByTestId("order-form")).toBeTruthy();
   });
 
   it("shows production unmistakably", async () => {
@@ -73,6 +74,17 @@ describe("order form", () => {
     expect(screen.getByTestId("form-summary").textContent).toBe("2 fields need correcting.");
     expect(screen.getByLabelText("Card number (PAN)").getAttribute("aria-invalid")).toBe("true");
     expect(backend.submitted).toHaveLength(0);
+  });
+
+  it("holds a blur check's messages while a button is pressed, so the button does not move away", async () => {
+    renderApp(fakeBackend({ problems: [{ field: "consumerId", code: "required", limit: null }] }));
+    const consumer = await screen.findByLabelText("Consumer ID");
+    await fireEvent.pointerDown(window);
+    await fireEvent.blur(consumer);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(screen.queryByTestId("error-consumerId")).toBeNull();
+    await fireEvent.pointerUp(window);
+    expect((await screen.findByTestId("error-consumerId")).textContent).toBe("Required.");
   });
 
   it("clears the card data after the idle time", async () => {

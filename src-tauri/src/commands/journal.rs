@@ -3,7 +3,6 @@
 //! hiding the screen in the window is a convenience, not the control.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use order_journal::{Bucket, JournalError};
 use order_workflow::{
@@ -29,7 +28,7 @@ pub struct SupervisorAccess {
 #[specta::specta]
 #[tracing::instrument(skip(state), err)]
 pub fn supervisor_access(state: State<'_, AppState>) -> Result<SupervisorAccess, IpcError> {
-    let identity = identity();
+    let identity = crate::identity::current();
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
     Ok(SupervisorAccess {
         allowed: state.config()?.is_supervisor(&identity.user, &groups),
@@ -121,7 +120,7 @@ pub async fn export_orders(
 
 /// The desk, for a supervisor only.
 async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
-    let identity = identity();
+    let identity = crate::identity::current();
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
     if !state.config()?.is_supervisor(&identity.user, &groups) {
         tracing::warn!(user = %identity.user, "supervisor function refused");
@@ -177,64 +176,4 @@ fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
                 format!("The Downloads folder cannot be found: {e}"),
             )
         })
-}
-
-/// The OS user running the app and their OS groups, looked up once.
-struct Identity {
-    user: String,
-    groups: Vec<String>,
-}
-
-fn identity() -> &'static Identity {
-    static IDENTITY: OnceLock<Identity> = OnceLock::new();
-    IDENTITY.get_or_init(os_identity)
-}
-
-/// From the process's real uid (not `$USER`, which anyone can set before starting the app).
-#[cfg(unix)]
-fn os_identity() -> Identity {
-    use nix::unistd::{Group, User, getuid};
-    let uid = getuid();
-    match User::from_uid(uid) {
-        Ok(Some(user)) => {
-            let mut groups: Vec<String> = group_ids(&user)
-                .into_iter()
-                .filter_map(|gid| Group::from_gid(gid).ok().flatten())
-                .map(|group| group.name)
-                .collect();
-            groups.sort();
-            groups.dedup();
-            Identity {
-                user: user.name,
-                groups,
-            }
-        }
-        _ => Identity {
-            user: uid.to_string(),
-            groups: Vec::new(),
-        },
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn group_ids(user: &nix::unistd::User) -> Vec<nix::unistd::Gid> {
-    std::ffi::CString::new(user.name.as_str())
-        .ok()
-        .and_then(|name| nix::unistd::getgrouplist(&name, user.gid).ok())
-        .unwrap_or_else(|| vec![user.gid])
-}
-
-/// Other Unix systems: the primary group only (see the README's known gaps).
-#[cfg(all(unix, not(target_os = "linux")))]
-fn group_ids(user: &nix::unistd::User) -> Vec<nix::unistd::Gid> {
-    vec![user.gid]
-}
-
-/// Windows: the user name only; group membership is not read yet (README: known gaps).
-#[cfg(not(unix))]
-fn os_identity() -> Identity {
-    Identity {
-        user: std::env::var("USERNAME").unwrap_or_else(|_| "unknown".to_owned()),
-        groups: Vec::new(),
-    }
 }
