@@ -32,8 +32,9 @@ pub enum StartError {
 
 /// Starts the app and blocks until its last window closes.
 pub fn run(started: Instant) -> Result<(), StartError> {
-    logging::init();
     let config = settings::load();
+    let _log_files = logging::init(config.as_ref().ok().map(|loaded| &loaded.config.log));
+    settings::log_loaded(&config);
     let ipc = ipc::builder();
     let mut context = tauri::generate_context!();
     if cfg!(debug_assertions) {

@@ -7,17 +7,23 @@ use desk_config::{Config, ConfigSources, LoadedConfig};
 
 use crate::{Environment, ErrorKind, IpcError};
 
-pub fn load() -> Result<Arc<LoadedConfig>, IpcError> {
-    match Config::load(&ConfigSources::from_process()) {
+/// Says what was read, or how many problems there are (once logging is set up).
+pub fn log_loaded(config: &Result<Arc<LoadedConfig>, IpcError>) {
+    match config {
         Ok(loaded) => {
             for file in loaded.files.iter().filter(|f| f.read) {
                 tracing::info!(layer = ?file.layer, path = %file.path.display(), "configuration read");
             }
-            Ok(Arc::new(loaded))
         }
+        Err(error) => tracing::error!(message = %error.message, "the configuration is invalid"),
+    }
+}
+
+pub fn load() -> Result<Arc<LoadedConfig>, IpcError> {
+    match Config::load(&ConfigSources::from_process()) {
+        Ok(loaded) => Ok(Arc::new(loaded)),
         Err(error) => {
             let problems: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
-            tracing::error!(problems = problems.len(), "the configuration is invalid");
             Err(IpcError {
                 code: Some("config_invalid".to_owned()),
                 what_to_do: Some(

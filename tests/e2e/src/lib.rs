@@ -57,6 +57,7 @@ impl Desk {
             .env("XDG_CONFIG_HOME", data_dir.path().join("xdg-config"))
             .env("XDG_CACHE_HOME", data_dir.path().join("xdg-cache"))
             .env("MESA_SHADER_CACHE_DISABLE", "true")
+            .env("ISSUANCE_DESK_LOG_DIR", data_dir.path().join("logs"))
             .envs(env.iter().copied())
             .env("ISSUANCE_DESK_SANDBOX_PORT", sandbox_port.to_string())
             .env("ISSUANCE_DESK_TRAINING_STEP_MS", "400")
@@ -272,6 +273,29 @@ impl Desk {
             )
             .await?;
         Ok(serde_json::from_value(result)?)
+    }
+
+    /// Every file under the app's data directory (journal, logs, keys, WebView storage) that
+    /// contains `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, needle: &[u8], found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, needle, found);
+                } else if let Ok(bytes) = std::fs::read(&path)
+                    && bytes.windows(needle.len()).any(|w| w == needle)
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.data_dir.path(), needle.as_bytes(), &mut found);
+        found
     }
 
     /// Everything the window shows, as HTML.

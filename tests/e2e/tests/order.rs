@@ -63,6 +63,18 @@ async fn full_order_reaches_done_and_the_next_order_reuses_the_token() {
 
     let (tokens, orders) = desk.sandbox.counters().await.unwrap();
     assert_eq!((tokens, orders), (1, 2), "two orders, one token");
+    let logs = std::fs::read_dir(desk.data_dir.path().join("logs"))
+        .unwrap()
+        .count();
+    assert!(logs > 0, "the app writes its log files");
+    // The PAN as typed and as sent, and the printed name: card data never lands on disk.
+    for needle in [CANARY_PAN, "4000 0566 5566 5556", "ANA GARCIA"] {
+        assert_eq!(
+            desk.files_containing(needle),
+            Vec::<std::path::PathBuf>::new(),
+            "{needle} on disk"
+        );
+    }
     desk.stop().await.unwrap();
 }
 
