@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Builds the release .deb and .rpm (Tauri bundler), installs the .deb (dpkg -i when root, else
+# unpacked with dpkg-deb -x into a temporary root), checks the installed admin CLI
+# (--version, config check with a machine configuration at the documented path, a typo → exit 3)
+# and the app binary, removes the package and prints the package sizes.
+# Slow: a cold release build with LTO takes minutes. Not part of scripts/test-all.sh (yet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root_dir=$PWD
+start=$SECONDS
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+echo "==> UI build"
+npm --prefix ui run build
+
+echo "==> release admin binary"
+cargo build --release --locked -p desk-admin
+
+echo "==> tauri build --bundles deb,rpm"
+# The UI is built above; tauri.conf.json's beforeBuildCommand (`npm --prefix ../ui ...`) runs from
+# the repository root and misses ui/, so it is replaced by a no-op here.
+(cd src-tauri && npx --prefix ../ui tauri build --ci --bundles deb,rpm \
+  --config '{"build":{"beforeBuildCommand":"true"}}')
+
+bundle_dir="$root_dir/target/release/bundle"
+deb=$(ls -t "$bundle_dir"/deb/*.deb | head -1)
+rpm=$(ls -t "$bundle_dir"/rpm/*.rpm | head -1)
+[ -f "$deb" ] || fail "no .deb built"
+[ -f "$rpm" ] || fail "no .rpm built"
+package=$(dpkg-deb -f "$deb" Package)
+
+echo "==> package contents"
+# (listings are captured first: `grep -q` closing a pipe early would fail the pipeline)
+deb_list=$(dpkg-deb -c "$deb")
+grep -qE ' (\./)?usr/bin/issuance-desk-admin$' <<<"$deb_list" || fail ".deb lacks /usr/bin/issuance-desk-admin"
+grep -qE ' (\./)?usr/bin/issuance-desk$' <<<"$deb_list" || fail ".deb lacks /usr/bin/issuance-desk"
+grep -E 'usr/bin/.' <<<"$deb_list"
+if command -v rpm >/dev/null; then
+  rpm_list=$(rpm -qlp "$rpm" 2>/dev/null)
+  grep -qx /usr/bin/issuance-desk-admin <<<"$rpm_list" || fail ".rpm lacks /usr/bin/issuance-desk-admin"
+else
+  echo "(rpm not installed: the .rpm's file list is not checked)"
+fi
+
+work=$(mktemp -d)
+config_dir=/etc/issuance-desk
+backup=""
+cleanup() {
+  if [ "$(id -u)" -eq 0 ]; then
+    dpkg -r "$package" >/dev/null 2>&1 || true
+    rm -f "$config_dir/config.toml"
+    if [ -n "$backup" ]; then mv "$backup" "$config_dir/config.toml"; fi
+    rmdir "$config_dir" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+good_config='environment = "training"
+
+[log]
+level = "debug"
+'
+typo_config='environment = "training"
+
+[log]
+levle = "debug"
+'
+export ISSUANCE_DESK_LOG_DIR="$work/logs" ISSUANCE_DESK_USER_CONFIG=""
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "==> dpkg -i $(basename "$deb")"
+  dpkg -i "$deb"
+  prefix=""
+  if [ -f "$config_dir/config.toml" ]; then
+    backup="$work/config.toml.backup"; cp "$config_dir/config.toml" "$backup"
+  fi
+  mkdir -p "$config_dir"
+  write_config() { printf '%s' "$1" >"$config_dir/config.toml"; }
+  machine_config="$config_dir/config.toml"
+else
+  echo "==> dpkg-deb -x $(basename "$deb") (not root)"
+  prefix="$work/root"
+  dpkg-deb -x "$deb" "$prefix"
+  mkdir -p "$prefix$config_dir"
+  write_config() { printf '%s' "$1" >"$prefix$config_dir/config.toml"; }
+  export ISSUANCE_DESK_MACHINE_CONFIG="$prefix$config_dir/config.toml"
+  machine_config="$ISSUANCE_DESK_MACHINE_CONFIG"
+fi
+admin="$prefix/usr/bin/issuance-desk-admin"
+
+[ -x "$prefix/usr/bin/issuance-desk" ] || fail "the app binary is not installed at /usr/bin/issuance-desk"
+version=$("$admin" --version)
+echo "$version"
+[[ "$version" == "issuance-desk-admin "* ]] || fail "unexpected --version output"
+
+write_config "$good_config"
+out=$("$admin" config check) || fail "config check failed on a valid machine configuration"
+echo "$out"
+grep -q "$machine_config  (read)" <<<"$out" || fail "config check did not read $machine_config"
+
+write_config "$typo_config"
+set +e
+out=$("$admin" config check 2>&1); code=$?
+set -e
+[ "$code" -eq 3 ] || fail "a typo must exit 3 (got $code)"
+grep -q "levle" <<<"$out" || fail "the typo's key is not named"
+echo "typo → exit 3, key named"
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "==> dpkg -r $package"
+  dpkg -r "$package"
+  [ ! -e /usr/bin/issuance-desk-admin ] || fail "dpkg -r left /usr/bin/issuance-desk-admin"
+fi
+
+echo "==> sizes"
+printf '  %-50s %s bytes (%s)\n' "$(basename "$deb")" "$(stat -c %s "$deb")" "$(du -h "$deb" | cut -f1)"
+printf '  %-50s %s bytes (%s)\n' "$(basename "$rpm")" "$(stat -c %s "$rpm")" "$(du -h "$rpm" | cut -f1)"
+echo "installer test passed in $((SECONDS - start))s"
+echo "1 passed, 0 failed"
