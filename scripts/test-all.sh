@@ -31,6 +31,7 @@ step "svelte-check" npm --prefix ui run check
 step "UI lint" npm --prefix ui run lint
 step "UI tests (vitest)" npm --prefix ui test
 step "end-to-end (WebDriver, Xvfb)" scripts/e2e.sh
+step "installer (.deb/.rpm, install, admin CLI)" scripts/test-installer.sh --debug
 
 printf '\n\033[1mSummary\033[0m\n'
 for i in "${!names[@]}"; do

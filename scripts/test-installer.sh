@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Builds the release .deb and .rpm (Tauri bundler), installs the .deb (dpkg -i when root, else
-# unpacked with dpkg-deb -x into a temporary root), checks the installed admin CLI
-# (--version, config check with a machine configuration at the documented path, a typo → exit 3)
-# and the app binary, removes the package and prints the package sizes.
-# Slow: a cold release build with LTO takes minutes. Not part of scripts/test-all.sh (yet).
+# Builds the .deb and .rpm (Tauri bundler), installs the .deb (dpkg -i when root, else unpacked
+# with dpkg-deb -x into a temporary root), checks the installed app binary and its admin CLI
+# (the `issuance-desk-admin` link the package creates: --version, config check with a machine
+# configuration at the documented path, a typo → exit 3), removes the package and prints the
+# package sizes.
+#
+#   scripts/test-installer.sh           release packages (what ships; a cold LTO build takes minutes)
+#   scripts/test-installer.sh --debug   packages of the debug build (what scripts/test-all.sh runs:
+#                                       same packaging and install path, no second full build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
@@ -89,9 +93,15 @@ else
   export ISSUANCE_DESK_MACHINE_CONFIG="$prefix$config_dir/config.toml"
   machine_config="$ISSUANCE_DESK_MACHINE_CONFIG"
 fi
-admin="$prefix/usr/bin/issuance-desk-admin"
-
 [ -x "$prefix/usr/bin/issuance-desk" ] || fail "the app binary is not installed at /usr/bin/issuance-desk"
+if [ "$(id -u)" -eq 0 ]; then
+  [ -L /usr/bin/issuance-desk-admin ] || fail "the package did not create the /usr/bin/issuance-desk-admin link"
+  admin=/usr/bin/issuance-desk-admin
+else
+  # dpkg-deb -x runs no maintainer script: make the link the postinst would make.
+  ln -s issuance-desk "$prefix/usr/bin/issuance-desk-admin"
+  admin="$prefix/usr/bin/issuance-desk-admin"
+fi
 version=$("$admin" --version)
 echo "$version"
 [[ "$version" == "issuance-desk-admin "* ]] || fail "unexpected --version output"

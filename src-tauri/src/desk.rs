@@ -27,8 +27,25 @@ pub fn start(app: &AppHandle, state: AppState) {
         if let Err(error) = &desk {
             tracing::error!(kind = ?error.kind, message = %error.message, "the order desk could not start");
         }
+        let ready = desk.as_ref().ok().cloned();
         state.set_desk(desk);
+        if let (Some(desk), Ok(config)) = (ready, state.config()) {
+            prune(&desk, config.journal.retention_days).await;
+        }
     });
+}
+
+/// Removes finished orders older than the retention (`journal.retention_days`), once the desk
+/// is ready so that start-up does not wait for it. Orders still in flight are never removed.
+async fn prune(desk: &OrderDesk, retention_days: u32) {
+    let journal = desk.journal().clone();
+    let older_than = Duration::from_secs(u64::from(retention_days) * 24 * 60 * 60);
+    match tauri::async_runtime::spawn_blocking(move || journal.prune(older_than)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(removed)) => tracing::info!(removed, retention_days, "orders past retention removed"),
+        Ok(Err(error)) => tracing::warn!(%error, "the journal could not be pruned"),
+        Err(error) => tracing::warn!(%error, "the journal pruning task failed"),
+    }
 }
 
 async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {

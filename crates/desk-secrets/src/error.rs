@@ -37,7 +37,7 @@ pub enum SecretsError {
     },
     /// Nothing stored under this name.
     #[error(
-        "no {what} in the keychain for {service}: import it with `issuance-desk secrets import`"
+        "no {what} in the keychain for {service}: import it with `issuance-desk-admin secrets import`"
     )]
     NotFound {
         /// `signing key`, `mTLS certificate`, `mTLS private key`.
@@ -114,7 +114,7 @@ impl SecretsError {
             },
             keyring::Error::Ambiguous(items) => SecretsError::Platform {
                 detail: format!(
-                    "{} entries match the {what} of {service}: remove them (`issuance-desk secrets remove`) and import again",
+                    "{} entries match the {what} of {service}: remove them (`issuance-desk-admin secrets remove`) and import again",
                     items.len()
                 ),
             },

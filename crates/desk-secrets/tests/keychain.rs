@@ -342,7 +342,7 @@ fn missing_secrets_are_not_found_with_a_clear_message() {
     assert_eq!(
         err.to_string(),
         format!(
-            "no signing key in the keychain for {}: import it with `issuance-desk secrets import`",
+            "no signing key in the keychain for {}: import it with `issuance-desk-admin secrets import`",
             s.service()
         )
     );

@@ -61,3 +61,69 @@ async fn a_machine_configuration_sets_what_the_form_offers() {
     assert!(status.contains("Lobby kiosk"), "{status}");
     desk.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn finished_orders_older_than_the_retention_are_removed_at_start() {
+    use order_journal::{Journal, NewOrder, OperationStatus, PanLast4, Timestamp};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let journal_path = data_dir.path().join("journal.sqlite3");
+    let day = Duration::from_secs(24 * 60 * 60);
+    let finished = |age: Duration, card: &str| {
+        let journal = Journal::open(&journal_path)
+            .unwrap()
+            .with_clock(Arc::new(move || Timestamp::now().minus(age)));
+        journal
+            .record_intent(&NewOrder {
+                operator: "teller1".into(),
+                consumer_id: "CUST-OLD".into(),
+                product_id: "DEMO_DEBIT".into(),
+                station_id: "BRANCH-PS-01".into(),
+                issuance_type: "CREATION".into(),
+                pan_last4: PanLast4::new("5556").unwrap(),
+                card_id: card.into(),
+                issuer_request_id: format!("req-{card}"),
+                correlation_id: format!("corr-{card}"),
+            })
+            .unwrap();
+        journal.mark_sending(card).unwrap();
+        journal
+            .record_accepted(card, &format!("op-{card}"))
+            .unwrap();
+        journal
+            .record_production_status(card, "CARD_PROD_DONE", OperationStatus::Successful, None)
+            .unwrap();
+    };
+    finished(day * 40, "old-card");
+    finished(day * 2, "recent-card");
+
+    let config = data_dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "environment = \"training\"\n[journal]\nretention_days = 30\n",
+    )
+    .unwrap();
+    let journal = Journal::open(&journal_path).unwrap();
+    let desk = Desk::start_with(
+        data_dir,
+        &[("ISSUANCE_DESK_MACHINE_CONFIG", config.to_str().unwrap())],
+    )
+    .await
+    .unwrap();
+    desk.find("order-form").await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while journal.detail("old-card").is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 40-day-old order was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        journal.detail("recent-card").is_ok(),
+        "a 2-day-old order is kept"
+    );
+    desk.stop().await.unwrap();
+}

@@ -43,19 +43,25 @@ pub struct ExportArgs {
     pub journal: Option<PathBuf>,
 }
 
-pub fn run(command: &JournalCommand) -> Outcome {
+pub fn run(command: &JournalCommand, dev: bool) -> Outcome {
     match command {
-        JournalCommand::Export(args) => export(args),
+        JournalCommand::Export(args) => export(args, dev),
     }
 }
 
 /// The app's journal: `$ISSUANCE_DESK_DATA_DIR/journal.sqlite3`, else
-/// `<OS data dir>/com.issuancedesk.desk/journal.sqlite3` (what the app's `app_data_dir` is).
-pub fn default_journal_path() -> Option<PathBuf> {
+/// `<OS data dir>/com.issuancedesk.desk/journal.sqlite3` (what the app's `app_data_dir` is;
+/// development builds of the app use `com.issuancedesk.desk.dev`).
+pub fn default_journal_path(dev: bool) -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(dir).join(JOURNAL_FILE));
     }
-    dirs::data_dir().map(|d| d.join(APP_IDENTIFIER).join(JOURNAL_FILE))
+    let identifier = if dev {
+        format!("{APP_IDENTIFIER}.dev")
+    } else {
+        APP_IDENTIFIER.to_owned()
+    };
+    dirs::data_dir().map(|d| d.join(identifier).join(JOURNAL_FILE))
 }
 
 /// Parses a date (`YYYY-MM-DD`, midnight UTC; `end` = the next midnight, so the day is
@@ -84,7 +90,7 @@ pub fn parse_when(option: &str, value: &str, end: bool) -> Result<Timestamp, Adm
         .map_err(|_| bad())
 }
 
-fn export(args: &ExportArgs) -> Outcome {
+fn export(args: &ExportArgs, dev: bool) -> Outcome {
     let from = parse_when("--since", &args.since, false)?;
     let to = match &args.until {
         Some(until) => parse_when("--until", until, true)?,
@@ -97,7 +103,7 @@ fn export(args: &ExportArgs) -> Outcome {
     }
     let path = match &args.journal {
         Some(path) => path.clone(),
-        None => default_journal_path().ok_or_else(|| {
+        None => default_journal_path(dev).ok_or_else(|| {
             AdminError::Failed(format!(
                 "no data directory: pass --journal or set {DATA_DIR_ENV}"
             ))
