@@ -19,16 +19,19 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 echo "==> UI build"
 npm --prefix ui run build
 
-echo "==> release admin binary"
-cargo build --release --locked -p desk-admin
+profile=release
+tauri_flags=()
+if [ "${1:-}" = "--debug" ]; then
+  profile=debug
+  tauri_flags=(--debug)
+fi
 
-echo "==> tauri build --bundles deb,rpm"
-# The UI is built above; tauri.conf.json's beforeBuildCommand (`npm --prefix ../ui ...`) runs from
-# the repository root and misses ui/, so it is replaced by a no-op here.
-(cd src-tauri && npx --prefix ../ui tauri build --ci --bundles deb,rpm \
+echo "==> tauri build ${tauri_flags[*]} --bundles deb,rpm"
+# The UI was just built: no second build from the bundler.
+(cd src-tauri && npx --prefix ../ui tauri build --ci "${tauri_flags[@]}" --bundles deb,rpm \
   --config '{"build":{"beforeBuildCommand":"true"}}')
 
-bundle_dir="$root_dir/target/release/bundle"
+bundle_dir="$root_dir/target/$profile/bundle"
 deb=$(ls -t "$bundle_dir"/deb/*.deb | head -1)
 rpm=$(ls -t "$bundle_dir"/rpm/*.rpm | head -1)
 [ -f "$deb" ] || fail "no .deb built"
@@ -38,12 +41,15 @@ package=$(dpkg-deb -f "$deb" Package)
 echo "==> package contents"
 # (listings are captured first: `grep -q` closing a pipe early would fail the pipeline)
 deb_list=$(dpkg-deb -c "$deb")
-grep -qE ' (\./)?usr/bin/issuance-desk-admin$' <<<"$deb_list" || fail ".deb lacks /usr/bin/issuance-desk-admin"
 grep -qE ' (\./)?usr/bin/issuance-desk$' <<<"$deb_list" || fail ".deb lacks /usr/bin/issuance-desk"
 grep -E 'usr/bin/.' <<<"$deb_list"
+postinst=$(dpkg-deb -I "$deb" postinst 2>/dev/null || true)
+grep -q 'issuance-desk-admin' <<<"$postinst" || fail ".deb's postinst does not link issuance-desk-admin"
 if command -v rpm >/dev/null; then
   rpm_list=$(rpm -qlp "$rpm" 2>/dev/null)
-  grep -qx /usr/bin/issuance-desk-admin <<<"$rpm_list" || fail ".rpm lacks /usr/bin/issuance-desk-admin"
+  grep -qx /usr/bin/issuance-desk <<<"$rpm_list" || fail ".rpm lacks /usr/bin/issuance-desk"
+  rpm_scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
+  grep -q 'issuance-desk-admin' <<<"$rpm_scripts" || fail ".rpm's scripts do not link issuance-desk-admin"
 else
   echo "(rpm not installed: the .rpm's file list is not checked)"
 fi
