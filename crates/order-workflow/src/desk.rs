@@ -106,6 +106,7 @@ impl OrderDesk {
         Ok(OrderReview {
             consumer_id: checked.request.consumer_id.clone().unwrap_or_default(),
             product_name: product.map(|p| p.display_name.clone()).unwrap_or_default(),
+            product_name_es: product.and_then(|p| p.display_name_es.clone()),
             station_name: catalog
                 .station(&checked.request.perso_station)
                 .map(|s| s.name.clone())

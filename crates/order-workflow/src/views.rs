@@ -59,6 +59,8 @@ impl FormOptions {
 pub struct OrderReview {
     pub consumer_id: String,
     pub product_name: String,
+    /// The product's Spanish name, when configured.
+    pub product_name_es: Option<String>,
     pub station_name: String,
     pub issuance_type: String,
     pub priority: Option<String>,

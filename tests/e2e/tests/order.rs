@@ -240,6 +240,17 @@ async fn form_review_and_result_pass_an_accessibility_audit_in_english_and_spani
         Vec::<String>::new(),
         "review"
     );
+    let review = desk
+        .find("review-panel")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains("Visa Débito (demo)"),
+        "the product in Spanish: {review}"
+    );
     desk.screenshot("order-review-es").await.unwrap();
     desk.click("confirm-button").await.unwrap();
     desk.wait_attr("result-panel", "data-phase", "done")

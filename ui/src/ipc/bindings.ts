@@ -400,6 +400,8 @@ export type OrderReview = OrderReview_Serialize | OrderReview_Deserialize;
 export type OrderReview_Deserialize = {
 	consumerId: string,
 	productName: string,
+	/**  The product's Spanish name, when configured. */
+	productNameEs?: string | null,
 	stationName: string,
 	issuanceType: string,
 	priority?: string | null,
@@ -413,6 +415,8 @@ export type OrderReview_Deserialize = {
 export type OrderReview_Serialize = {
 	consumerId: string,
 	productName: string,
+	/**  The product's Spanish name, when configured. */
+	productNameEs: string | null,
 	stationName: string,
 	issuanceType: string,
 	priority: string | null,

@@ -105,6 +105,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
       return ok({
         consumerId: draft.consumerId,
         productName: "Visa Debit (demo)",
+        productNameEs: "Visa Débito (demo)",
         stationName: "Counter 1 printer",
         issuanceType: draft.issuanceType,
         priority: draft.priority,

@@ -85,6 +85,22 @@ describe("supervisor screen", () => {
     await waitFor(() => expect(backend.journalCalls.refresh).toEqual([[]]));
   });
 
+  it("refresh all also updates a row shown as pending that finished meanwhile, so it never stays stale", async () => {
+    const backend = fakeBackend(
+      {},
+      {
+        pages: [{ items: [pending], next: null }],
+        inFlight: [],
+        refreshed: { "card-pending": { ...pending, state: "done", d1Status: "CARD_PROD_DONE", pending: false, checkedAt: NOW, updatedAt: NOW } },
+      },
+    );
+    renderScreen(backend);
+    expect((await screen.findByTestId("row-status")).textContent).toBe("In production");
+    await fireEvent.click(screen.getByTestId("refresh-all"));
+    await waitFor(() => expect(backend.journalCalls.refresh).toEqual([[], ["card-pending"]]));
+    await waitFor(() => expect(screen.getByTestId("row-status").textContent).toBe("Done"));
+  });
+
   it("opens the detail with the timeline and the error", async () => {
     const failed = fakeRow({ cardId: "card-failed", state: "failed", d1Status: "CARD_PROD_EXCEPTION", errorCode: "CARD_PROD_EXCEPTION", errorMessage: "Printer out of cards" });
     renderScreen(fakeBackend({}, { pages: [{ items: [failed], next: null }] }));

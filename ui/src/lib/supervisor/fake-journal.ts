@@ -19,6 +19,8 @@ export interface JournalScript {
   pages?: OrderPage[];
   exceptions?: OrderRow[];
   stats?: OrderStats;
+  /** The orders Rust considers in flight for "refresh all" (default: the pending rows). */
+  inFlight?: string[];
   /** Rows a refresh returns, by card id (unchanged row when missing). */
   refreshed?: Record<string, OrderRow>;
   /** Every supervisor call fails with this (e.g. `forbidden`). */
@@ -102,7 +104,9 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
     },
     async refreshOrders(cardIds) {
       calls.refresh.push([...cardIds]);
-      const ids = cardIds.length ? cardIds : rows().filter((r) => r.pending).map((r) => r.cardId);
+      const ids = cardIds.length
+        ? cardIds
+        : (script.inFlight ?? rows().filter((r) => r.pending).map((r) => r.cardId));
       return (
         fail() ??
         ok(
