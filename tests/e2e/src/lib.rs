@@ -303,6 +303,11 @@ impl Desk {
         Ok(self.client.source().await?)
     }
 
+    /// The visible text of an element found by `data-testid` (waiting for it).
+    pub async fn text(&self, test_id: &str) -> Result<String, BoxError> {
+        Ok(self.find(test_id).await?.text().await?)
+    }
+
     /// Saves a screenshot under `tests/out/` for people to look at.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf, BoxError> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../out");

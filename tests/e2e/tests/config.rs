@@ -17,13 +17,7 @@ async fn an_invalid_machine_configuration_shows_every_problem_by_key() {
     )
     .await
     .unwrap();
-    let screen = desk
-        .find("start-failure")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let screen = desk.text("start-failure").await.unwrap();
     assert!(screen.contains("The configuration is invalid"), "{screen}");
     assert!(
         screen.contains("idle_clear_second"),
@@ -57,7 +51,7 @@ async fn a_machine_configuration_sets_what_the_form_offers() {
     .await
     .unwrap();
     desk.find("order-form").await.unwrap();
-    let status = desk.find("status-bar").await.unwrap().text().await.unwrap();
+    let status = desk.text("status-bar").await.unwrap();
     assert!(status.contains("Lobby kiosk"), "{status}");
     desk.stop().await.unwrap();
 }

@@ -16,7 +16,7 @@ async fn full_order_reaches_done_and_the_next_order_reuses_the_token() {
     desk.screenshot("order-form-en").await.unwrap();
 
     desk.review().await.unwrap();
-    let pan = desk.find("review-pan").await.unwrap().text().await.unwrap();
+    let pan = desk.text("review-pan").await.unwrap();
     assert_eq!(pan, "•••• 5556");
     desk.screenshot("order-review-en").await.unwrap();
 
@@ -24,18 +24,12 @@ async fn full_order_reaches_done_and_the_next_order_reuses_the_token() {
     desk.wait_attr("result-panel", "data-phase", "done")
         .await
         .unwrap();
-    let timeline = desk.find("timeline").await.unwrap().text().await.unwrap();
+    let timeline = desk.text("timeline").await.unwrap();
     assert!(
         timeline.contains("Card personalized"),
         "timeline: {timeline}"
     );
-    let operation_id = desk
-        .find("operation-id")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let operation_id = desk.text("operation-id").await.unwrap();
     assert!(!operation_id.is_empty());
     desk.screenshot("order-done-en").await.unwrap();
     // No card data stays on screen after submission.
@@ -99,48 +93,18 @@ async fn invalid_inputs_show_inline_messages_and_nothing_is_sent() {
         .unwrap();
     desk.click("review-button").await.unwrap();
 
-    let pan = desk
-        .find("error-cardData.pan")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pan = desk.text("error-cardData.pan").await.unwrap();
     assert!(pan.contains("check digit"), "PAN message: {pan}");
-    let exp = desk
-        .find("error-cardData.exp")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exp = desk.text("error-cardData.exp").await.unwrap();
     assert!(exp.contains("in the past"), "expiry message: {exp}");
-    let name = desk
-        .find("error-cardData.name")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let name = desk.text("error-cardData.name").await.unwrap();
     assert!(name.contains("not allowed"), "name message: {name}");
-    let lines = desk
-        .find("error-cardDesign.customLines")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let lines = desk.text("error-cardDesign.customLines").await.unwrap();
     assert!(
         lines.contains("Line 1") && lines.contains("256"),
         "custom line message: {lines}"
     );
-    let summary = desk
-        .find("form-summary")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = desk.text("form-summary").await.unwrap();
     assert_eq!(summary, "4 fields need correcting.");
     desk.screenshot("order-invalid-en").await.unwrap();
 
@@ -181,13 +145,7 @@ async fn a_station_exception_shows_its_reason() {
     desk.wait_attr("result-panel", "data-phase", "failed")
         .await
         .unwrap();
-    let reason = desk
-        .find("production-reason")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let reason = desk.text("production-reason").await.unwrap();
     assert!(reason.contains("Printer out of cards"), "reason: {reason}");
     desk.screenshot("order-station-exception-en").await.unwrap();
     desk.stop().await.unwrap();
@@ -240,13 +198,7 @@ async fn form_review_and_result_pass_an_accessibility_audit_in_english_and_spani
         Vec::<String>::new(),
         "review"
     );
-    let review = desk
-        .find("review-panel")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let review = desk.text("review-panel").await.unwrap();
     assert!(
         review.contains("Visa Débito (demo)"),
         "the product in Spanish: {review}"
@@ -261,13 +213,7 @@ async fn form_review_and_result_pass_an_accessibility_audit_in_english_and_spani
         Vec::<String>::new(),
         "result"
     );
-    let title = desk
-        .find("result-title")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let title = desk.text("result-title").await.unwrap();
     assert_eq!(title, "Tarjeta lista");
     desk.screenshot("order-done-es").await.unwrap();
     desk.stop().await.unwrap();

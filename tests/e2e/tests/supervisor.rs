@@ -87,14 +87,10 @@ async fn apply(desk: &Desk) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn text(desk: &Desk, test_id: &str) -> Result<String, BoxError> {
-    Ok(desk.find(test_id).await?.text().await?)
-}
-
 async fn wait_text(desk: &Desk, test_id: &str, needle: &str) -> Result<String, BoxError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let current = text(desk, test_id).await.unwrap_or_default();
+        let current = desk.text(test_id).await.unwrap_or_default();
         if current.contains(needle) {
             return Ok(current);
         }
@@ -172,15 +168,15 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
     desk.type_into("search", &OTHER_PAN[12..]).await.unwrap();
     apply(&desk).await.unwrap();
     assert_eq!(wait_rows(&desk, 1).await.unwrap(), ["failed"]);
-    let card = text(&desk, "row-card").await.unwrap();
+    let card = desk.text("row-card").await.unwrap();
     assert_eq!(card, format!("•••• {}", &OTHER_PAN[12..]));
 
     // Detail: timeline and error.
     desk.click("open-detail").await.unwrap();
-    let timeline = text(&desk, "detail-timeline").await.unwrap();
+    let timeline = desk.text("detail-timeline").await.unwrap();
     assert!(timeline.contains("Not sent yet"), "timeline: {timeline}");
     assert!(timeline.contains("Failed"), "timeline: {timeline}");
-    let error = text(&desk, "detail-error").await.unwrap();
+    let error = desk.text("detail-error").await.unwrap();
     assert!(error.contains("Printer out of cards"), "error: {error}");
     desk.screenshot("supervisor-detail-en").await.unwrap();
     desk.click("close-detail").await.unwrap();
@@ -238,7 +234,7 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
 
     // Exceptions: the failed order needs action.
     desk.click("tab-exceptions").await.unwrap();
-    let exceptions = text(&desk, "exceptions-table").await.unwrap();
+    let exceptions = desk.text("exceptions-table").await.unwrap();
     assert!(exceptions.contains("CUST-7002"), "{exceptions}");
     desk.screenshot("supervisor-exceptions-en").await.unwrap();
 
