@@ -33,6 +33,17 @@ impl Desk {
         Self::start_with(data_dir, &[]).await
     }
 
+    /// Starts the app with `toml` as its machine-wide configuration (written into `data_dir`).
+    pub async fn start_with_machine_config(
+        data_dir: tempfile::TempDir,
+        toml: &str,
+    ) -> Result<Self, BoxError> {
+        let config = data_dir.path().join("machine.toml");
+        std::fs::write(&config, toml)?;
+        let config = config.display().to_string();
+        Self::start_with(data_dir, &[("ISSUANCE_DESK_MACHINE_CONFIG", &config)]).await
+    }
+
     /// Starts the app with extra environment variables (e.g. `ISSUANCE_DESK_MACHINE_CONFIG`).
     pub async fn start_with(
         data_dir: tempfile::TempDir,

@@ -5,15 +5,9 @@ use desk_e2e::Desk;
 #[tokio::test]
 async fn an_invalid_machine_configuration_shows_every_problem_by_key() {
     let data_dir = tempfile::tempdir().unwrap();
-    let config = data_dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "environment = \"training\"\n[ui]\nidle_clear_second = 60\n[journal]\nretention_days = 5\n",
-    )
-    .unwrap();
-    let desk = Desk::start_with(
+    let desk = Desk::start_with_machine_config(
         data_dir,
-        &[("ISSUANCE_DESK_MACHINE_CONFIG", config.to_str().unwrap())],
+        "environment = \"training\"\n[ui]\nidle_clear_second = 60\n[journal]\nretention_days = 5\n",
     )
     .await
     .unwrap();
@@ -38,18 +32,9 @@ async fn an_invalid_machine_configuration_shows_every_problem_by_key() {
 #[tokio::test]
 async fn a_machine_configuration_sets_what_the_form_offers() {
     let data_dir = tempfile::tempdir().unwrap();
-    let config = data_dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "environment = \"training\"\n\n[[stations]]\nid = \"LOBBY-PS-07\"\nname = \"Lobby kiosk\"\ndefault = true\n",
-    )
-    .unwrap();
-    let desk = Desk::start_with(
-        data_dir,
-        &[("ISSUANCE_DESK_MACHINE_CONFIG", config.to_str().unwrap())],
-    )
-    .await
-    .unwrap();
+    let desk = Desk::start_with_machine_config(data_dir, "environment = \"training\"\n\n[[stations]]\nid = \"LOBBY-PS-07\"\nname = \"Lobby kiosk\"\ndefault = true\n")
+        .await
+        .unwrap();
     desk.find("order-form").await.unwrap();
     let status = desk.text("status-bar").await.unwrap();
     assert!(status.contains("Lobby kiosk"), "{status}");
@@ -93,16 +78,10 @@ async fn finished_orders_older_than_the_retention_are_removed_at_start() {
     finished(day * 40, "old-card");
     finished(day * 2, "recent-card");
 
-    let config = data_dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "environment = \"training\"\n[journal]\nretention_days = 30\n",
-    )
-    .unwrap();
     let journal = Journal::open(&journal_path).unwrap();
-    let desk = Desk::start_with(
+    let desk = Desk::start_with_machine_config(
         data_dir,
-        &[("ISSUANCE_DESK_MACHINE_CONFIG", config.to_str().unwrap())],
+        "environment = \"training\"\n[journal]\nretention_days = 30\n",
     )
     .await
     .unwrap();

@@ -15,15 +15,11 @@ const OTHER_PAN: &str = "4000056655661233";
 /// folder (exports land there).
 async fn start(supervisors: &[&str]) -> Result<(Desk, PathBuf), BoxError> {
     let data_dir = tempfile::tempdir()?;
-    let config = data_dir.path().join("machine.toml");
     let users: Vec<String> = supervisors.iter().map(|u| format!("{u:?}")).collect();
-    std::fs::write(
-        &config,
-        format!(
-            "environment = \"training\"\n\n[supervisors]\nusers = [{}]\ngroups = [\"no-such-group-e2e\"]\n",
-            users.join(", ")
-        ),
-    )?;
+    let config = format!(
+        "environment = \"training\"\n\n[supervisors]\nusers = [{}]\ngroups = [\"no-such-group-e2e\"]\n",
+        users.join(", ")
+    );
     let downloads = data_dir.path().join("downloads");
     std::fs::create_dir_all(&downloads)?;
     let xdg_config = data_dir.path().join("xdg-config");
@@ -32,8 +28,7 @@ async fn start(supervisors: &[&str]) -> Result<(Desk, PathBuf), BoxError> {
         xdg_config.join("user-dirs.dirs"),
         format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
     )?;
-    let config = config.display().to_string();
-    let desk = Desk::start_with(data_dir, &[("ISSUANCE_DESK_MACHINE_CONFIG", &config)]).await?;
+    let desk = Desk::start_with_machine_config(data_dir, &config).await?;
     Ok((desk, downloads))
 }
 
