@@ -7,7 +7,6 @@
 
 mod commands;
 mod desk;
-mod environment;
 mod error;
 mod events;
 mod identity;
@@ -18,7 +17,7 @@ mod state;
 
 use std::time::Instant;
 
-pub use environment::Environment;
+pub use desk_config::Environment;
 pub use error::{ErrorKind, IpcError};
 
 use state::AppState;

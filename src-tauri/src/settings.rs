@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use desk_config::{Config, ConfigSources, LoadedConfig};
 
-use crate::{Environment, ErrorKind, IpcError};
+use crate::{ErrorKind, IpcError};
 
 /// Says what was read, or how many problems there are (once logging is set up).
 pub fn log_loaded(config: &Result<Arc<LoadedConfig>, IpcError>) {
@@ -35,17 +35,6 @@ pub fn load() -> Result<Arc<LoadedConfig>, IpcError> {
                     format!("The configuration is invalid:\n{}", problems.join("\n")),
                 )
             })
-        }
-    }
-}
-
-impl From<desk_config::Environment> for Environment {
-    fn from(environment: desk_config::Environment) -> Self {
-        match environment {
-            desk_config::Environment::Training => Self::Training,
-            desk_config::Environment::Staging => Self::Staging,
-            desk_config::Environment::Production => Self::Production,
-            desk_config::Environment::Custom => Self::Custom,
         }
     }
 }

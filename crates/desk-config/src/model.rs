@@ -19,6 +19,7 @@ pub const PRODUCTION_BANKING_BASE_URL: &str = "https://api.d1.thalescloud.io/ban
 
 /// Which D1 the desk talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// In-process D1 sandbox with generated keys; no real card can be made. The default.

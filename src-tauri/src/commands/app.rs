@@ -25,7 +25,7 @@ pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
     Ok(AppInfo {
         product_name: "Issuance Desk".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        environment: config.environment.into(),
+        environment: config.environment,
         idle_clear_seconds: config.ui.idle_clear_seconds,
         language: match config.ui.language {
             desk_config::Language::Auto => None,

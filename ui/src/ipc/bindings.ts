@@ -166,11 +166,15 @@ export type DesignDraft_Serialize = {
 	cardImage: string | null,
 };
 
-/**  Which D1 the desk talks to. Always visible in the window. */
+/**  Which D1 the desk talks to. */
 export type Environment = 
-/**  An in-process D1 sandbox with generated keys: no real card can be made. */
-"training" | "staging" | "production" | 
-/**  Any base URLs, e.g. the bank's own gateway that speaks the D1 API. */
+/**  In-process D1 sandbox with generated keys; no real card can be made. The default. */
+"training" | 
+/**  D1 staging (PreProd). */
+"staging" | 
+/**  D1 production. */
+"production" | 
+/**  Any base URLs (the bank's own gateway that speaks the D1 API, or a test peer). */
 "custom";
 
 /**
