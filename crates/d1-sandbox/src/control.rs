@@ -40,6 +40,32 @@ impl SandboxControl {
         f.fail_status = status;
     }
 
+    /// Like [`Self::fail_next`], with a `Retry-After: seconds` header on each answer.
+    pub fn fail_next_retry_after(&self, n: usize, status: u16, retry_after_seconds: u64) {
+        let mut f = lock(&self.shared.faults);
+        f.fail_next = n;
+        f.fail_status = status;
+        f.fail_retry_after = Some(retry_after_seconds);
+    }
+
+    /// The next `n` order requests meet a failing gateway that answers `status` (e.g. 502, 504)
+    /// with an HTML page: after D1 processed the order (`forwards`: an acceptable order IS
+    /// recorded, the answer is lost) or without forwarding it at all.
+    pub fn gateway_next(&self, n: usize, status: u16, forwards: bool) {
+        let mut f = lock(&self.shared.faults);
+        f.gateway_next = n;
+        f.gateway_status = status;
+        f.gateway_forwards = forwards;
+    }
+
+    /// The next `n` order requests are held for `hold` before D1 processes them. D1 finishes
+    /// the order even when the caller has given up or died meanwhile.
+    pub fn hold_orders_next(&self, n: usize, hold: Duration) {
+        let mut f = lock(&self.shared.faults);
+        f.hold_next = n;
+        f.hold = hold;
+    }
+
     /// The next `n` order requests are read and processed (an acceptable order IS recorded),
     /// then the connection is closed without an answer: the client's outcome is unknown.
     pub fn drop_after_read_next(&self, n: usize) {
@@ -102,6 +128,11 @@ impl SandboxControl {
         self.shared.tokens_issued.load(Ordering::Relaxed)
     }
 
+    /// Order requests that reached D1 since start, before any check (accepted or not).
+    pub fn orders_received(&self) -> usize {
+        self.shared.orders_received.load(Ordering::Relaxed)
+    }
+
     /// Orders accepted (202, or recorded before a dropped connection) since start.
     pub fn orders_accepted(&self) -> usize {
         self.shared.orders_accepted.load(Ordering::Relaxed)
@@ -113,6 +144,23 @@ impl SandboxControl {
 struct FailNext {
     count: usize,
     status: u16,
+    #[serde(default)]
+    retry_after_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Gateway {
+    count: usize,
+    status: u16,
+    forwards: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hold {
+    count: usize,
+    millis: u64,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +210,35 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
                     )
                         .into_response();
                     }
-                    control(&s).fail_next(b.count, b.status);
+                    match b.retry_after_seconds {
+                        Some(seconds) => control(&s).fail_next_retry_after(b.count, b.status, seconds),
+                        None => control(&s).fail_next(b.count, b.status),
+                    }
+                    done()
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/faults/gateway",
+            post(
+                |State(s): State<Arc<Shared>>, Json(b): Json<Gateway>| async move {
+                    if !(400..=599).contains(&b.status) {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            Json(json!({"error": "status must be an HTTP error status (e.g. 502, 504)"})),
+                        )
+                            .into_response();
+                    }
+                    control(&s).gateway_next(b.count, b.status, b.forwards);
+                    done()
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/faults/hold",
+            post(
+                |State(s): State<Arc<Shared>>, Json(b): Json<Hold>| async move {
+                    control(&s).hold_orders_next(b.count, Duration::from_millis(b.millis));
                     done()
                 },
             ),
@@ -242,6 +318,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
                 Json(json!({
                     "tokensIssued": c.tokens_issued(),
                     "ordersAccepted": c.orders_accepted(),
+                    "ordersReceived": c.orders_received(),
                 }))
             }),
         )

@@ -56,16 +56,38 @@ pub(crate) async fn produce(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let drop_connection = {
+    s.orders_received.fetch_add(1, Ordering::Relaxed);
+    let (drop_connection, gateway, hold) = {
         let mut faults = lock(&s.faults);
-        let take = faults.drop_after_read > 0;
-        if take {
-            faults.drop_after_read -= 1;
-        }
-        take
+        let drop_connection = take_one(&mut faults.drop_after_read);
+        let gateway = take_one(&mut faults.gateway_next)
+            .then_some((faults.gateway_status, faults.gateway_forwards));
+        let hold = take_one(&mut faults.hold_next).then_some(faults.hold);
+        (drop_connection, gateway, hold)
     };
-    let result = accept(&s, &issuer_id, &card_id, &headers, &body);
-    drop(body);
+    if let Some((status, false)) = gateway {
+        tracing::warn!(card_id = %card_id, status, "fault: a gateway answers without forwarding the order");
+        return gateway_answer(status);
+    }
+    let result = match hold {
+        None => accept(&s, &issuer_id, &card_id, &headers, &body),
+        Some(hold) => {
+            // D1 takes its time, and finishes the order even when the caller has gone: the work
+            // runs in its own task, which a closed connection does not cancel.
+            tracing::warn!(card_id = %card_id, hold_ms = hold.as_millis() as u64, "fault: holding the order");
+            let shared = Arc::clone(&s);
+            let card = card_id.clone();
+            let work = tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                accept(&shared, &issuer_id, &card, &headers, &body)
+            });
+            work.await.unwrap_or_else(|_| Err(ApiError::internal()))
+        }
+    };
+    if let Some((status, true)) = gateway {
+        tracing::warn!(card_id = %card_id, status, recorded = result.is_ok(), "fault: a gateway loses D1's answer");
+        return gateway_answer(status);
+    }
     if drop_connection && let Some(Extension(kill)) = kill {
         let outcome = if result.is_ok() {
             "recorded"
@@ -84,6 +106,24 @@ pub(crate) async fn produce(
             .into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+fn take_one(count: &mut usize) -> bool {
+    let take = *count > 0;
+    if take {
+        *count -= 1;
+    }
+    take
+}
+
+/// What a gateway in front of D1 says when it fails: its own status and an HTML page.
+fn gateway_answer(status: u16) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+        [(axum::http::header::CONTENT_TYPE, "text/html")],
+        "<html><body><h1>Gateway error</h1></body></html>",
+    )
+        .into_response()
 }
 
 fn str_at<'a>(body: &'a Value, pointer: &str) -> Option<&'a str> {

@@ -217,17 +217,23 @@ async fn banking_faults(State(s): State<Arc<Shared>>, request: Request, next: Ne
         let mut f = lock(&s.faults);
         (f.fail_next > 0).then(|| {
             f.fail_next -= 1;
-            f.fail_status
+            (f.fail_status, f.fail_retry_after)
         })
     };
-    match fail {
-        None => next.run(request).await,
-        Some(500) => ApiError::internal().into_response(),
-        Some(status) => ApiError::status_only(
+    let mut response = match fail {
+        None => return next.run(request).await,
+        Some((500, _)) => ApiError::internal().into_response(),
+        Some((status, _)) => ApiError::status_only(
             StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
         )
         .into_response(),
+    };
+    if let Some(seconds) = fail.and_then(|(_, retry_after)| retry_after) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, seconds.into());
     }
+    response
 }
 
 fn tls_acceptor(tls: &TlsConfig) -> Result<TlsAcceptor, SandboxError> {

@@ -30,6 +30,17 @@ pub(crate) struct TokenInfo {
 pub(crate) struct Faults {
     pub fail_next: usize,
     pub fail_status: u16,
+    /// `Retry-After` (seconds) sent with the `fail_next` answers.
+    pub fail_retry_after: Option<u64>,
+    /// The next order POSTs answered by a "gateway" with this status, after (or instead of)
+    /// D1 processing them.
+    pub gateway_next: usize,
+    pub gateway_status: u16,
+    pub gateway_forwards: bool,
+    /// The next order POSTs are held this long before D1 processes them (whether or not the
+    /// caller is still waiting).
+    pub hold_next: usize,
+    pub hold: Duration,
     pub drop_after_read: usize,
     pub latency: Duration,
     pub stations_offline: HashMap<String, String>,
@@ -56,6 +67,8 @@ pub(crate) struct Shared {
     pub faults: Mutex<Faults>,
     pub tokens_issued: AtomicUsize,
     pub orders_accepted: AtomicUsize,
+    /// Order POSTs that reached D1 (before any check).
+    pub orders_received: AtomicUsize,
 }
 
 impl Shared {
@@ -145,6 +158,7 @@ impl Shared {
                 .faults
                 .token_actual_lifetime_secs
                 .map(Duration::from_secs),
+            ..Faults::default()
         };
         if let Some(f) = &config.faults.fail_next
             && !(400..=599).contains(&f.status)
@@ -170,6 +184,7 @@ impl Shared {
             faults: Mutex::new(faults),
             tokens_issued: AtomicUsize::new(0),
             orders_accepted: AtomicUsize::new(0),
+            orders_received: AtomicUsize::new(0),
         })
     }
 

@@ -337,7 +337,10 @@ async fn http_control_api_drives_every_fault() {
         .json()
         .await
         .unwrap();
-    assert_eq!(counters, json!({"tokensIssued": 2, "ordersAccepted": 3}));
+    assert_eq!(
+        counters,
+        json!({"tokensIssued": 2, "ordersAccepted": 3, "ordersReceived": 3})
+    );
 }
 
 #[tokio::test]
@@ -362,4 +365,111 @@ async fn stop_closes_the_port() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn fail_next_can_say_when_to_retry() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    env.sandbox.control().fail_next_retry_after(1, 503, 2);
+    let card = card_id();
+    let r = env
+        .http
+        .post(env.card_url(&env.keys.issuer_id, &card, "operations:production"))
+        .bearer_auth(&token)
+        .json(&body(&env.keys))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "2");
+    assert_eq!(env.order(&token, &card, &body(&env.keys)).await.status, 202);
+    // Over HTTP too; without the field, no header.
+    assert_eq!(
+        control_post(
+            &env,
+            "faults/fail-next",
+            json!({"count": 1, "status": 503, "retry_after_seconds": 1})
+        )
+        .await,
+        204
+    );
+    let r = env.order(&token, &card_id(), &body(&env.keys)).await;
+    assert_eq!(r.status, 503);
+}
+
+#[tokio::test]
+async fn a_gateway_can_lose_the_answer_after_d1_recorded_the_order() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    env.sandbox.control().gateway_next(1, 504, true);
+    let card = card_id();
+    let r = env.order(&token, &card, &body(&env.keys)).await;
+    assert_eq!(r.status, 504);
+    assert!(
+        r.body.as_str().is_some_and(|b| b.contains("<html>")),
+        "a gateway's page, not D1's JSON: {:?}",
+        r.body
+    );
+    assert_eq!(env.sandbox.control().orders_accepted(), 1, "D1 has the order");
+    assert_eq!(env.status(&token, &card).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_gateway_can_fail_without_forwarding() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    assert_eq!(
+        control_post(
+            &env,
+            "faults/gateway",
+            json!({"count": 1, "status": 502, "forwards": false})
+        )
+        .await,
+        204
+    );
+    let card = card_id();
+    assert_eq!(env.order(&token, &card, &body(&env.keys)).await.status, 502);
+    assert_eq!(env.sandbox.control().orders_received(), 1);
+    assert_eq!(env.sandbox.control().orders_accepted(), 0);
+    assert_eq!(env.status(&token, &card).await.status, 404);
+    assert_eq!(
+        control_post(
+            &env,
+            "faults/gateway",
+            json!({"count": 1, "status": 200, "forwards": false})
+        )
+        .await,
+        400,
+        "a gateway fault is an error status"
+    );
+}
+
+#[tokio::test]
+async fn a_held_order_is_made_even_when_the_caller_gave_up() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    assert_eq!(
+        control_post(&env, "faults/hold", json!({"count": 1, "millis": 600})).await,
+        204
+    );
+    let card = card_id();
+    let gave_up = env
+        .http
+        .post(env.card_url(&env.keys.issuer_id, &card, "operations:production"))
+        .bearer_auth(&token)
+        .timeout(Duration::from_millis(100))
+        .json(&body(&env.keys))
+        .send()
+        .await;
+    assert!(gave_up.unwrap_err().is_timeout());
+    assert_eq!(env.sandbox.control().orders_received(), 1);
+    // While D1 holds it, it has no record yet: a 404 here does not mean "never received".
+    assert_eq!(env.status(&token, &card).await.status, 404);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.sandbox.control().orders_accepted() == 0 {
+        assert!(Instant::now() < deadline, "the held order was never made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(env.status(&token, &card).await.status, 200);
 }
