@@ -20,6 +20,7 @@ fn issuance_desk_commands() -> &'static [&'static str] {
         "submit_order",
         "resend_order",
         "order_status",
+        "interrupted_orders",
         "supervisor_access",
         "list_orders",
         "order_detail",

@@ -1,24 +1,27 @@
-//! Starts the order desk in the background: data directory, journal, D1 (the in-process
-//! training sandbox, or the configured D1 with the keychain's credentials), then reconciles
-//! the orders a previous run left in flight.
+//! Starts the order desk in the background: data directory, the journal of the configured D1,
+//! D1 (the in-process training sandbox, or the configured D1 with the keychain's credentials),
+//! then follows the orders a previous run left unfinished — in the background, so the form is
+//! usable at once — and tells the window about every order that changes.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use order_journal::Journal;
 use order_workflow::training::{self, TrainingOptions};
 use order_workflow::{OrderDesk, setup};
 use tauri::{AppHandle, Manager};
+use tauri_specta::Event;
 
 use crate::state::AppState;
 use crate::{ErrorKind, IpcError};
 
 /// Overrides the data directory (tests run each app in a fresh one).
-const DATA_DIR_VAR: &str = "ISSUANCE_DESK_DATA_DIR";
+pub const DATA_DIR_VAR: &str = "ISSUANCE_DESK_DATA_DIR";
 /// Fixes the training sandbox's loopback port (the e2e tests drive its control API).
 const SANDBOX_PORT_VAR: &str = "ISSUANCE_DESK_SANDBOX_PORT";
 /// Time per production step in training, in milliseconds (default 3000).
 const TRAINING_STEP_VAR: &str = "ISSUANCE_DESK_TRAINING_STEP_MS";
+/// Debug builds: the first N journal writes of D1's acceptance fail (the e2e fault matrix).
+const FAIL_ACCEPTANCE_WRITES_VAR: &str = "ISSUANCE_DESK_FAIL_ACCEPTANCE_WRITES";
 
 pub fn start(app: &AppHandle, state: AppState) {
     let app = app.clone();
@@ -28,6 +31,12 @@ pub fn start(app: &AppHandle, state: AppState) {
             tracing::error!(kind = ?error.kind, message = %error.message, "the order desk could not start");
         }
         let ready = desk.as_ref().ok().cloned();
+        if let Some(desk) = &ready {
+            forward_changes(&app, desk);
+            if let Err(error) = desk.start_following().await {
+                tracing::error!(%error, "the orders left unfinished cannot be followed");
+            }
+        }
         state.set_desk(desk);
         if let (Some(desk), Ok(config)) = (ready, state.config()) {
             prune(&desk, config.journal.retention_days).await;
@@ -48,6 +57,30 @@ async fn prune(desk: &OrderDesk, retention_days: u32) {
     }
 }
 
+/// Every change of an order becomes an `OrderChanged` event for the window.
+fn forward_changes(app: &AppHandle, desk: &OrderDesk) {
+    let mut changes = desk.changes();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    let event = crate::events::OrderChanged {
+                        card_id: change.card_id,
+                    };
+                    if let Err(error) = event.emit(&app) {
+                        tracing::debug!(%error, "the window did not take an order change");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "order changes were dropped; the window asks again");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {
     let config = state.config()?.clone();
     let data_dir = data_dir(app)?;
@@ -57,17 +90,24 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
             data_dir.display()
         ))
     })?;
-    let journal_path = data_dir.join("journal.sqlite3");
-    let journal = tauri::async_runtime::spawn_blocking(move || Journal::open(&journal_path))
-        .await
-        .map_err(|e| setup_error(e.to_string()))?
-        .map_err(|e| setup_error(format!("The order journal cannot be opened: {e}")))?;
+    let journal_config = config.clone();
+    let journal_dir = data_dir.clone();
+    let journal = tauri::async_runtime::spawn_blocking(move || {
+        setup::open_journal(&journal_dir, &journal_config)
+    })
+    .await
+    .map_err(|e| setup_error(e.to_string()))??;
+    let mut settings = setup::desk_settings(&config);
+    if cfg!(debug_assertions) {
+        settings.failing_acceptance_writes = env_number(FAIL_ACCEPTANCE_WRITES_VAR).unwrap_or(0);
+    }
 
     let catalog = setup::catalog(&config);
     let desk = if config.environment == desk_config::Environment::Training {
         let options = TrainingOptions {
             port: env_number(SANDBOX_PORT_VAR).unwrap_or(0),
             production_step: Duration::from_millis(env_number(TRAINING_STEP_VAR).unwrap_or(3000)),
+            retry: setup::retry_policy(&config),
         };
         let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
         tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
@@ -77,6 +117,7 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
             journal,
             catalog,
             crate::identity::current().user.clone(),
+            settings,
         );
         state.keep_sandbox(d1.sandbox);
         desk
@@ -95,20 +136,13 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
             journal,
             catalog,
             crate::identity::current().user.clone(),
+            settings,
         )
     };
-
-    match desk.reconcile_in_flight().await {
-        Ok(report) if !report.is_empty() => {
-            tracing::info!(orders = report.len(), "reconciled orders left in flight")
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "orders left in flight could not be reconciled yet"),
-    }
     Ok(desk)
 }
 
-fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
+pub fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
     if let Some(dir) = std::env::var_os(DATA_DIR_VAR) {
         return Ok(PathBuf::from(dir));
     }

@@ -1,25 +1,9 @@
 use order_workflow::{FieldProblem, WorkflowError};
 use serde::Serialize;
 
-/// What the UI does differently for an error. Add a kind only when the UI acts on it
-/// differently from the existing ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The input is wrong; `fields` says where. Nothing was sent.
-    Validation,
-    /// D1 refused the order; sending it again unchanged cannot help.
-    Rejected,
-    /// D1 could not be reached or failed for now; the same order may be sent again
-    /// (`cardId` says which), and no second card can result.
-    Unavailable,
-    /// The desk is not set up to order (configuration, keys, the training D1).
-    Setup,
-    /// Something unexpected inside the app; the message says what to tell IT.
-    Internal,
-    /// The OS user may not do this (supervisor functions for a teller).
-    Forbidden,
-}
+/// What the UI does differently for an error: decided by the order workflow's one error policy
+/// (`order_workflow::policy`), never here.
+pub use order_workflow::ErrorKind;
 
 /// The one error type that crosses IPC, serialized as `{kind, message, ...}`.
 /// Messages are for people: what happened, what to do, and the correlation id.
@@ -58,32 +42,52 @@ impl IpcError {
 
 impl From<WorkflowError> for IpcError {
     fn from(error: WorkflowError) -> Self {
+        let kind = error.kind();
         match error {
             WorkflowError::Invalid(fields) => Self {
                 fields,
                 code: Some("invalid_fields".to_owned()),
-                ..Self::new(ErrorKind::Validation, "Some fields need correcting.")
+                ..Self::new(kind, "Some fields need correcting.")
             },
-            WorkflowError::D1 { error, card_id } => {
-                let kind = match &error {
-                    d1_client::D1Error::InvalidRequest { .. } => ErrorKind::Validation,
-                    d1_client::D1Error::Config { .. }
-                    | d1_client::D1Error::Signing
-                    | d1_client::D1Error::Encryption => ErrorKind::Setup,
-                    e if e.is_transient() => ErrorKind::Unavailable,
-                    _ => ErrorKind::Rejected,
-                };
-                Self {
-                    code: Some(error.kind().to_owned()),
-                    what_to_do: Some(error.what_to_do().to_owned()),
-                    correlation_id: error.correlation_id().map(|c| c.as_str().to_owned()),
-                    card_id,
-                    ..Self::new(kind, error.user_message())
-                }
-            }
-            WorkflowError::NothingToRetry => Self {
+            WorkflowError::D1 { error, card_id, .. } => Self {
+                code: Some(error.kind().to_owned()),
+                what_to_do: Some(error.what_to_do().to_owned()),
+                correlation_id: error.correlation_id().map(|c| c.as_str().to_owned()),
+                card_id,
+                ..Self::new(kind, error.user_message())
+            },
+            WorkflowError::SentNotRecorded {
+                card_id,
+                correlation_id,
+                ..
+            } => Self {
+                code: Some("sent_not_recorded".to_owned()),
+                what_to_do: Some(
+                    "Do not order again: the app is still recording this order and asking D1 about it."
+                        .to_owned(),
+                ),
+                correlation_id: Some(correlation_id),
+                card_id: Some(card_id),
+                ..Self::new(kind, "The order was sent, but this desk could not record it yet.")
+            },
+            WorkflowError::NoRecord {
+                card_id,
+                after_seconds,
+            } => Self {
+                code: Some("no_record".to_owned()),
+                what_to_do: Some(
+                    "Check the station's output tray before ordering again; the app keeps asking D1."
+                        .to_owned(),
+                ),
+                card_id: Some(card_id),
+                ..Self::new(
+                    kind,
+                    format!("D1 has no record of this order {} minutes after it was sent.", after_seconds.div_ceil(60)),
+                )
+            },
+            WorkflowError::NothingToRetry | WorkflowError::NotSendable { .. } => Self {
                 code: Some("nothing_to_retry".to_owned()),
-                ..Self::new(ErrorKind::Rejected, error.to_string())
+                ..Self::new(kind, error.to_string())
             },
             WorkflowError::Setup(_) => Self {
                 code: Some("setup".to_owned()),
@@ -91,19 +95,28 @@ impl From<WorkflowError> for IpcError {
                     "Ask IT to run `issuance-desk-admin doctor`: it checks the configuration, the keychain and D1."
                         .to_owned(),
                 ),
-                ..Self::new(ErrorKind::Setup, error.to_string())
+                ..Self::new(kind, error.to_string())
             },
             WorkflowError::Training(_) => Self {
                 code: Some("training_unavailable".to_owned()),
                 what_to_do: Some(
                     "Restart Issuance Desk; if it happens again, give IT the log file.".to_owned(),
                 ),
-                ..Self::new(ErrorKind::Setup, error.to_string())
+                ..Self::new(kind, error.to_string())
             },
-            WorkflowError::Journal(_) | WorkflowError::Task(_) => Self {
+            WorkflowError::Journal(ref journal) => Self {
+                code: Some(match journal {
+                    order_journal::JournalError::InUse { .. } => "journal_in_use".to_owned(),
+                    order_journal::JournalError::OtherD1 { .. } => "journal_other_d1".to_owned(),
+                    _ => "journal".to_owned(),
+                }),
+                what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
+                ..Self::new(kind, error.to_string())
+            },
+            WorkflowError::Task(_) => Self {
                 code: Some("journal".to_owned()),
                 what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
-                ..Self::new(ErrorKind::Internal, error.to_string())
+                ..Self::new(kind, error.to_string())
             },
         }
     }

@@ -6,6 +6,14 @@ use tauri_specta::Event;
 
 use crate::state::AppState;
 
+/// An order changed: its state, its production status, or the journal took a write it had
+/// refused. The window asks again about it.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChanged {
+    pub card_id: String,
+}
+
 /// Emitted by the UI once the first screen is interactive.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct UiReady;

@@ -7,7 +7,7 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::commands;
-use crate::events::UiReady;
+use crate::events::{OrderChanged, UiReady};
 
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
@@ -20,6 +20,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::orders::submit_order,
             commands::orders::resend_order,
             commands::orders::order_status,
+            commands::orders::interrupted_orders,
             commands::journal::supervisor_access,
             commands::journal::list_orders,
             commands::journal::order_detail,
@@ -28,7 +29,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::journal::order_exceptions,
             commands::journal::export_orders,
         ])
-        .events(collect_events![UiReady])
+        .events(collect_events![UiReady, OrderChanged])
 }
 
 /// The committed bindings file.

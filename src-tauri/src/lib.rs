@@ -13,6 +13,7 @@ mod identity;
 pub mod ipc;
 mod logging;
 mod settings;
+mod single_instance;
 mod state;
 
 use std::time::Instant;
@@ -41,7 +42,9 @@ pub fn run(started: Instant) -> Result<(), StartError> {
         // keychain entries never touch a real profile's.
         context.config_mut().identifier = format!("{}.dev", context.config().identifier);
     }
+    let single_instance = single_instance::plugin(context.config().identifier.as_str());
     tauri::Builder::default()
+        .plugin(single_instance)
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);

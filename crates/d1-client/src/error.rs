@@ -19,7 +19,6 @@ pub struct D1ErrorReport {
     pub correlation_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub field_errors: Vec<FieldError>,
-    pub transient: bool,
 }
 
 /// Which call failed, for messages.
@@ -123,20 +122,29 @@ pub enum D1Error {
         endpoint: Endpoint,
     },
 
-    #[error("D1 had an internal error (500) [correlation id {correlation_id}]")]
-    Internal { correlation_id: CorrelationId },
+    #[error("D1 had an internal error (500, {endpoint}) [correlation id {correlation_id}]")]
+    Internal {
+        correlation_id: CorrelationId,
+        endpoint: Endpoint,
+    },
 
     #[error(
-        "D1 is unavailable (503) after {attempts} attempt(s) [correlation id {correlation_id}]"
+        "D1 is unavailable (503, {endpoint}) after {attempts} attempt(s) [correlation id {correlation_id}]"
     )]
     Unavailable {
         correlation_id: CorrelationId,
+        endpoint: Endpoint,
         attempts: u32,
     },
 
-    #[error("D1 answered with an unexpected status {status} [correlation id {correlation_id}]")]
+    /// Any status the call does not expect: a gateway's 502/504, a redirect, a 2xx that is not
+    /// the call's success status.
+    #[error(
+        "D1 answered with an unexpected status {status} ({endpoint}) [correlation id {correlation_id}]"
+    )]
     UnexpectedStatus {
         correlation_id: CorrelationId,
+        endpoint: Endpoint,
         status: u16,
     },
 
@@ -148,6 +156,9 @@ pub enum D1Error {
         endpoint: Endpoint,
     },
 
+    /// For the card order, a timeout after the request may have left is not an error but
+    /// `OrderOutcome::Unknown`: this error then means the connection could not even be opened
+    /// in time, so nothing was sent.
     #[error(
         "the {endpoint} timed out after {attempts} attempt(s) [correlation id {correlation_id}]"
     )]
@@ -234,7 +245,7 @@ impl D1Error {
             | Self::Forbidden { correlation_id, .. }
             | Self::OperationNotAllowed { correlation_id, .. }
             | Self::NotFound { correlation_id, .. }
-            | Self::Internal { correlation_id }
+            | Self::Internal { correlation_id, .. }
             | Self::Unavailable { correlation_id, .. }
             | Self::UnexpectedStatus { correlation_id, .. }
             | Self::InvalidResponse { correlation_id, .. }
@@ -268,19 +279,7 @@ impl D1Error {
                 Self::InvalidRequest { errors } => errors.clone(),
                 _ => Vec::new(),
             },
-            transient: self.is_transient(),
         }
-    }
-
-    /// True when retrying the same request later may succeed (the app may offer "try again").
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Unavailable { .. }
-                | Self::Timeout { .. }
-                | Self::Connection { .. }
-                | Self::Internal { .. }
-        )
     }
 
     /// What happened, in plain English, for the teller.
@@ -408,13 +407,13 @@ mod tests {
         let v = serde_json::to_value(
             D1Error::Unavailable {
                 correlation_id: cid,
+                endpoint: Endpoint::Order,
                 attempts: 3,
             }
             .report(),
         )
         .unwrap();
         assert_eq!(v["correlationId"], "abc");
-        assert_eq!(v["transient"], true);
         assert_eq!(v["message"], "D1 is temporarily unavailable.");
     }
 }

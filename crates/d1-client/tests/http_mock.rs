@@ -176,10 +176,9 @@ fn config(origin: &str) -> D1Config {
     c.allow_plain_http_loopback = true;
     c.read_timeout = Duration::from_millis(300);
     c.retry = RetryPolicy {
-        max_attempts: 3,
         initial_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
-        max_total: Duration::from_secs(5),
+        budget: Duration::from_millis(60),
     };
     c
 }
@@ -398,10 +397,9 @@ async fn an_unreachable_host_is_retried_then_reported() {
     let (client, _) = client(&origin);
     let e = client.ensure_token().await.unwrap_err();
     assert!(
-        matches!(e, D1Error::Connection { attempts: 3, .. }),
-        "{e:?}"
+        matches!(e, D1Error::Connection { attempts, .. } if attempts >= 3),
+        "retried within the budget: {e:?}"
     );
-    assert!(e.is_transient());
     let e = client.order_card(&prepared("c-ok")).await.unwrap_err();
     assert_eq!(e.kind(), "connection");
 }

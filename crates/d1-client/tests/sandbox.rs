@@ -70,10 +70,9 @@ impl Env {
         c.extra_ca_pem = Some(self.pki.ca_cert_pem.clone());
         c.trust_only_extra_ca = true;
         c.retry = RetryPolicy {
-            max_attempts: 4,
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
-            max_total: Duration::from_secs(5),
+            budget: Duration::from_millis(80),
         };
         c
     }
@@ -265,13 +264,12 @@ async fn a_503_that_persists_and_a_500_are_reported() {
     let env = start().await;
     let client = env.client();
     client.ensure_token().await.unwrap();
-    env.control.fail_next(10, 503);
+    env.control.fail_next(10_000, 503);
     let e = client.order_card(&env.order()).await.unwrap_err();
     assert!(
-        matches!(e, D1Error::Unavailable { attempts: 4, .. }),
-        "{e:?}"
+        matches!(e, D1Error::Unavailable { attempts, endpoint: d1_client::Endpoint::Order, .. } if attempts >= 2),
+        "retried until the budget ended: {e:?}"
     );
-    assert!(e.is_transient());
     env.control.clear_faults();
     env.control.fail_next(1, 500);
     let e2 = client.order_card(&env.order()).await.unwrap_err();
@@ -436,4 +434,56 @@ async fn a_slow_d1_times_out_and_the_order_outcome_is_unknown() {
     env.control.set_latency(Duration::ZERO);
     let r = render(&e);
     env.finish(&[r]).await;
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_budget() {
+    let env = start().await;
+    let mut config = env.config();
+    config.retry = RetryPolicy {
+        initial_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        budget: Duration::from_millis(2500),
+    };
+    let client = D1Client::new(config, env.signing_key()).unwrap();
+    client.ensure_token().await.unwrap();
+    // D1 asks for 1 s between attempts: a budget of 2.5 s leaves room for attempts at about
+    // 0, 1, 2 and 2.5 s — four in all, where the 5–20 ms backoff alone would make a hundred.
+    env.control.fail_next_retry_after(10_000, 503, 1);
+    let e = client.order_card(&env.order()).await.unwrap_err();
+    match e {
+        D1Error::Unavailable { attempts, .. } => {
+            assert!((2..=4).contains(&attempts), "{attempts} attempts")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        env.control.orders_received(),
+        0,
+        "503s answered before the order handler"
+    );
+    env.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn a_gateway_status_on_the_order_is_an_error_the_caller_must_reconcile() {
+    let env = start().await;
+    let client = env.client();
+    client.ensure_token().await.unwrap();
+    for (status, forwards) in [(502, false), (504, true)] {
+        env.control.gateway_next(1, status, forwards);
+        let order = env.order();
+        let e = client.order_card(&order).await.unwrap_err();
+        assert!(
+            matches!(e, D1Error::UnexpectedStatus { status: s, endpoint: d1_client::Endpoint::Order, .. } if s == status),
+            "{e:?}"
+        );
+        // The gateway's answer says nothing about D1: only productionStatus can tell.
+        let found = client
+            .production_status(order.card_id(), &CorrelationId::generate())
+            .await;
+        assert_eq!(found.is_ok(), forwards, "{status}: {found:?}");
+    }
+    assert_eq!(env.control.orders_accepted(), 1);
+    env.finish(&[]).await;
 }

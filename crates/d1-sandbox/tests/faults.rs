@@ -411,7 +411,11 @@ async fn a_gateway_can_lose_the_answer_after_d1_recorded_the_order() {
         "a gateway's page, not D1's JSON: {:?}",
         r.body
     );
-    assert_eq!(env.sandbox.control().orders_accepted(), 1, "D1 has the order");
+    assert_eq!(
+        env.sandbox.control().orders_accepted(),
+        1,
+        "D1 has the order"
+    );
     assert_eq!(env.status(&token, &card).await.status, 200);
 }
 

@@ -490,8 +490,10 @@ fn journal_with_canary(path: &Path) {
 fn journal_export_writes_masked_csv_and_never_the_canary() {
     let mut env = Env::new();
     let data = env.path("data");
-    std::fs::create_dir_all(&data).unwrap();
-    journal_with_canary(&data.join("journal.sqlite3"));
+    // The default journal is the one of the configured D1 (training, without configuration).
+    let journal = data.join("journals/training-TRAINING01.sqlite3");
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    journal_with_canary(&journal);
     env.set("ISSUANCE_DESK_DATA_DIR", data.display().to_string());
 
     // Default path (the app's data directory), to stdout.
@@ -504,7 +506,6 @@ fn journal_export_writes_masked_csv_and_never_the_canary() {
 
     // Explicit journal and output file; a period with no orders is an empty export.
     let out = env.path("export.csv");
-    let journal = data.join("journal.sqlite3");
     env.run(&[
         "journal",
         "export",

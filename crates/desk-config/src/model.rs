@@ -569,6 +569,10 @@ pub struct RetryConfig {
     /// First backoff delay, doubled each attempt (10–10000 ms, default 200).
     #[serde(deserialize_with = "lenient::u32")]
     pub base_delay_ms: u32,
+    /// How long after its last send an order D1 has no record of stays "checking" before it
+    /// becomes an exception for a person (5–86400 s, default 600).
+    #[serde(deserialize_with = "lenient::u32")]
+    pub no_record_after_seconds: u32,
 }
 
 impl Default for RetryConfig {
@@ -576,6 +580,7 @@ impl Default for RetryConfig {
         RetryConfig {
             budget_seconds: 30,
             base_delay_ms: 200,
+            no_record_after_seconds: 600,
         }
     }
 }

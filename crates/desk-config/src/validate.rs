@@ -118,6 +118,13 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
                 "expected 10 to 10000 milliseconds",
             );
         }
+        if !(5..=86_400).contains(&retry.no_record_after_seconds) {
+            r.report(
+                "retry.no_record_after_seconds",
+                Some(retry.no_record_after_seconds.to_string()),
+                "expected 5 to 86400 seconds",
+            );
+        }
     }
     if let Some(journal) = &draft.journal
         && !(30..=3650).contains(&journal.retention_days)

@@ -381,6 +381,12 @@ fn numeric_ranges_at_their_boundaries() {
         ("ui", "idle_clear_seconds", &[15, 3600], &[14, 3601]),
         ("retry", "budget_seconds", &[0, 300], &[301]),
         ("retry", "base_delay_ms", &[10, 10_000], &[9, 10_001]),
+        (
+            "retry",
+            "no_record_after_seconds",
+            &[5, 86_400],
+            &[0, 4, 86_401],
+        ),
         ("journal", "retention_days", &[30, 3650], &[29, 3651]),
         ("d1", "assertion_lifetime_seconds", &[30, 900], &[29, 901]),
         ("d1.timeouts", "connect_seconds", &[1, 120], &[0, 121]),

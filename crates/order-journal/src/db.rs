@@ -11,8 +11,14 @@ use crate::error::{JournalError, Result};
 use crate::types::Timestamp;
 
 /// Embedded, numbered migrations. Append only: never edit a released one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "0002_no_record_identity",
+        include_str!("../migrations/0002_no_record_identity.sql"),
+    ),
+];
 
 /// How long a connection waits for a lock held by another connection or process.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,6 +43,25 @@ pub(crate) struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     path: Option<PathBuf>,
+    /// The exclusive lock of [`Journal::open_for`], released when the last clone is dropped
+    /// (or the process dies: the OS releases it).
+    _lock: Option<std::fs::File>,
+}
+
+/// The one D1 whose orders a journal holds: a journal is never shared between D1s, so an order
+/// is only ever reconciled with the D1 that received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalIdentity {
+    /// `training`, `staging`, `production` or `custom`.
+    pub environment: String,
+    /// D1's issuer id.
+    pub issuer_id: String,
+}
+
+impl fmt::Display for JournalIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} / {}", self.environment, self.issuer_id)
+    }
 }
 
 impl fmt::Debug for Journal {
@@ -57,7 +82,11 @@ impl Journal {
     /// Opens (creating if needed) the journal file, switches it to WAL and applies pending
     /// migrations. The parent folder must exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_locked(path.as_ref(), None)
+    }
+
+    fn open_locked(path: &Path, lock: Option<std::fs::File>) -> Result<Self> {
+        let path = path.to_path_buf();
         let open_err = |source| JournalError::Open {
             path: path.clone(),
             source,
@@ -70,7 +99,95 @@ impl Journal {
         // combined filter from its most selective index.
         conn.execute_batch("PRAGMA optimize = 0x10002;")
             .map_err(open_err)?;
-        Ok(Self::from_parts(conn, Some(path)))
+        Ok(Self::from_parts(conn, Some(path), lock))
+    }
+
+    /// Opens the journal of the D1 `identity` as the desk's one writer: takes an exclusive
+    /// lock (`<file>.lock` beside it) held while any clone of the returned journal lives, then
+    /// opens it like [`Journal::open`], stamps a new file with `identity` and refuses a file
+    /// stamped for another D1.
+    ///
+    /// A second desk process on the same file gets [`JournalError::InUse`]; a journal of
+    /// another D1 gets [`JournalError::OtherD1`]. Neither touches the file.
+    pub fn open_for(path: impl AsRef<Path>, identity: &JournalIdentity) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let lock_path = lock_path(&path);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| JournalError::Lock {
+                path: lock_path.clone(),
+                source,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::InUse { path });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(JournalError::Lock {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+        let journal = Self::open_locked(&path, Some(lock))?;
+        journal.stamp(identity)?;
+        Ok(journal)
+    }
+
+    /// The D1 this journal belongs to, once stamped by [`Journal::open_for`].
+    pub fn identity(&self) -> Result<Option<JournalIdentity>> {
+        self.with_writer(|c| {
+            Ok(c.query_row(
+                "SELECT environment, issuer_id FROM journal_identity WHERE id = 1",
+                [],
+                |r| {
+                    Ok(JournalIdentity {
+                        environment: r.get(0)?,
+                        issuer_id: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn stamp(&self, identity: &JournalIdentity) -> Result<()> {
+        let now = self.now().as_millis();
+        self.with_writer(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let found: Option<JournalIdentity> = tx
+                .query_row(
+                    "SELECT environment, issuer_id FROM journal_identity WHERE id = 1",
+                    [],
+                    |r| {
+                        Ok(JournalIdentity {
+                            environment: r.get(0)?,
+                            issuer_id: r.get(1)?,
+                        })
+                    },
+                )
+                .optional()?;
+            match found {
+                Some(found) if &found == identity => Ok(()),
+                Some(found) => Err(JournalError::OtherD1 {
+                    found,
+                    expected: identity.clone(),
+                }),
+                None => {
+                    tx.execute(
+                        "INSERT INTO journal_identity (id, environment, issuer_id, stamped_at)
+                         VALUES (1, ?1, ?2, ?3)",
+                        rusqlite::params![identity.environment, identity.issuer_id, now],
+                    )?;
+                    tx.commit()?;
+                    Ok(())
+                }
+            }
+        })
     }
 
     /// A private in-memory journal (tests, training mode without a profile). Reads and writes
@@ -83,15 +200,16 @@ impl Journal {
         })?;
         configure(&conn, false).map_err(|source| JournalError::Open { path, source })?;
         migrate(&mut conn)?;
-        Ok(Self::from_parts(conn, None))
+        Ok(Self::from_parts(conn, None, None))
     }
 
-    fn from_parts(conn: Connection, path: Option<PathBuf>) -> Self {
+    fn from_parts(conn: Connection, path: Option<PathBuf>, lock: Option<std::fs::File>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
                 path,
+                _lock: lock,
             }),
             clock: Arc::new(Timestamp::now),
         }
@@ -191,6 +309,16 @@ impl Journal {
     }
 }
 
+/// The lock file of a journal: `<journal file name>.lock` in the same folder.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".lock");
+    journal.with_file_name(name)
+}
+
 fn configure(conn: &Connection, file: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -243,6 +371,17 @@ pub(crate) fn known_version() -> i64 {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // A migration may rebuild a table (SQLite cannot change a constraint in place); with foreign
+    // keys on, dropping the old table would cascade into the history. They go off for the
+    // migration (it cannot be switched inside a transaction) and the keys are checked before
+    // the commit.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = migrate_in_transaction(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn migrate_in_transaction(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -263,6 +402,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             rusqlite::params![version, name, Timestamp::now().as_millis()],
         )?;
         tracing::info!(version, name, "order journal migrated");
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if broken.is_some() {
+        return Err(JournalError::Corrupt {
+            column: "order_events.order_id",
+        });
     }
     tx.commit()?;
     Ok(())

@@ -22,6 +22,38 @@ pub enum JournalError {
         source: rusqlite::Error,
     },
 
+    /// Another Issuance Desk process has this journal open (one desk writer per journal).
+    #[error(
+        "the order journal at {path} is in use by another Issuance Desk window; use that window \
+         (only one may order cards at a time)"
+    )]
+    InUse {
+        /// The journal file.
+        path: PathBuf,
+    },
+
+    /// The journal's lock file could not be created or locked.
+    #[error("the order journal's lock file {path} could not be used: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The journal holds the orders of another D1 (environment or issuer).
+    #[error(
+        "the order journal belongs to {found}, not to {expected}: orders are only ever checked \
+         with the D1 that received them"
+    )]
+    OtherD1 {
+        /// The D1 stamped in the file.
+        found: crate::db::JournalIdentity,
+        /// The D1 this desk is configured for.
+        expected: crate::db::JournalIdentity,
+    },
+
     /// The file was written by a newer build; opening it could damage it.
     #[error(
         "the order journal was written by a newer version of Issuance Desk (schema {found}, this \

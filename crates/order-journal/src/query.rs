@@ -614,19 +614,19 @@ impl Journal {
         })
     }
 
-    /// Every order not in a final state (`Intent`, `Sending`, `Accepted`, `OutcomeUnknown`,
-    /// `InProduction`), oldest first: what the app reconciles at start (see [`OrderState`]).
+    /// Every order not in a final state ([`OrderState::IN_FLIGHT`]), oldest first: what the app
+    /// keeps asking D1 about (see [`OrderState`]).
     pub fn in_flight(&self) -> Result<Vec<OrderSummary>> {
         self.with_reader(|c| {
             let sql = format!(
                 "SELECT {COLS} FROM orders WHERE state IN ('intent', 'sending', 'accepted', \
-                 'outcome_unknown', 'in_production') ORDER BY created_at, id"
+                 'outcome_unknown', 'in_production', 'no_record') ORDER BY created_at, id"
             );
             query_summaries(c, &sql, &[])
         })
     }
 
-    /// Orders that need a person: `Failed`, `Rejected`, `OutcomeUnknown`, and `Accepted` /
+    /// Orders that need a person: `Failed`, `Rejected`, `OutcomeUnknown`, `NoRecord`, and `Accepted` /
     /// `InProduction` unchanged for longer than `stuck_after`. Newest first.
     pub fn exceptions(&self, q: &ExceptionQuery) -> Result<Vec<OrderSummary>> {
         if q.limit == 0 || q.limit > MAX_EXCEPTIONS {
@@ -640,7 +640,7 @@ impl Journal {
         self.with_reader(|c| {
             let mut subs = Vec::new();
             let mut p = Vec::new();
-            for st in ["failed", "rejected", "outcome_unknown"] {
+            for st in ["failed", "rejected", "outcome_unknown", "no_record"] {
                 subs.push(format!(
                     "SELECT * FROM (SELECT {COLS} FROM orders WHERE state = '{st}' \
                      AND created_at >= ? {ORDER_DESC} LIMIT ?)"

@@ -175,13 +175,19 @@ pub enum OrderState {
     Failed,
     /// Final: D1 refused the request (4xx).
     Rejected,
-    /// Final: the order was given up before D1 accepted it.
+    /// Final: the order was given up before D1 accepted it. Only from [`OrderState::Intent`]:
+    /// nothing of it can have reached D1.
     Abandoned,
+    /// D1 still had no record of an order that may have been sent, long after it could have
+    /// been processing it: a person must look (the station's output tray) before ordering
+    /// again. NOT final: a late answer (202, or an operation found under its card id) still
+    /// moves it to [`OrderState::Accepted`], and the app keeps asking.
+    NoRecord,
 }
 
 impl OrderState {
     /// Every state, in life-cycle order.
-    pub const ALL: [OrderState; 9] = [
+    pub const ALL: [OrderState; 10] = [
         Self::Intent,
         Self::Sending,
         Self::Accepted,
@@ -191,15 +197,17 @@ impl OrderState {
         Self::Failed,
         Self::Rejected,
         Self::Abandoned,
+        Self::NoRecord,
     ];
 
     /// The states [`crate::Journal::in_flight`] returns.
-    pub const IN_FLIGHT: [OrderState; 5] = [
+    pub const IN_FLIGHT: [OrderState; 6] = [
         Self::Intent,
         Self::Sending,
         Self::Accepted,
         Self::OutcomeUnknown,
         Self::InProduction,
+        Self::NoRecord,
     ];
 
     /// The stored name (`intent`, `outcome_unknown`, …).
@@ -214,6 +222,7 @@ impl OrderState {
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::Abandoned => "abandoned",
+            Self::NoRecord => "no_record",
         }
     }
 

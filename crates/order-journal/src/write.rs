@@ -15,6 +15,17 @@ struct Current {
     state: OrderState,
     operation_id: Option<String>,
     d1_status: Option<String>,
+    /// The state before the current one (from the history), if any.
+    previous: Option<OrderState>,
+}
+
+impl Current {
+    /// The order is being sent for the first time since it was last certainly not at D1: the
+    /// history ends `…, intent, sending`. Only then can a failure of this attempt prove that D1
+    /// does not have the order.
+    fn first_attempt(&self) -> bool {
+        self.state == OrderState::Sending && self.previous == Some(OrderState::Intent)
+    }
 }
 
 /// What a transition writes.
@@ -59,11 +70,26 @@ fn load(conn: &Connection, card_id: &str) -> Result<Current> {
         });
     };
     let state = OrderState::parse(&state).ok_or(JournalError::Corrupt { column: "state" })?;
+    let previous: Option<String> = conn
+        .query_row(
+            "SELECT state FROM order_events WHERE order_id = ?1
+             ORDER BY at DESC, id DESC LIMIT 1 OFFSET 1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let previous = match previous {
+        Some(p) => Some(OrderState::parse(&p).ok_or(JournalError::Corrupt {
+            column: "order_events.state",
+        })?),
+        None => None,
+    };
     Ok(Current {
         id,
         state,
         operation_id,
         d1_status,
+        previous,
     })
 }
 
@@ -137,16 +163,18 @@ impl Journal {
     }
 
     /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
-    /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`
-    /// and `OutcomeUnknown`. Committed durably (fsynced) before returning, so an order found in
-    /// `Intent` at start was really never sent, even after a power cut.
+    /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`,
+    /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced) before returning, so an order
+    /// found in `Intent` at start was really never sent, even after a power cut.
     pub fn mark_sending(&self, card_id: &str) -> Result<()> {
         self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
-            OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
-                detail: Some("resent with the same card id".to_owned()),
-                ..Change::to(OrderState::Sending)
-            })),
+            OrderState::Sending | OrderState::OutcomeUnknown | OrderState::NoRecord => {
+                Ok(Some(Change {
+                    detail: Some("resent with the same card id".to_owned()),
+                    ..Change::to(OrderState::Sending)
+                }))
+            }
             from => Err(refuse(
                 card_id,
                 from,
@@ -161,8 +189,9 @@ impl Journal {
     }
 
     /// D1 answered 202 with `operation_id` — or the reconciler found the operation in
-    /// `productionStatus`. Allowed from `Sending` and `OutcomeUnknown`. Repeating it with the same
-    /// operation id is a no-op in any later state; a different operation id is refused.
+    /// `productionStatus`. Allowed from `Sending`, `OutcomeUnknown` and `NoRecord` (a late answer
+    /// always wins). Repeating it with the same operation id is a no-op in any later state; a
+    /// different operation id is refused.
     pub fn record_accepted(&self, card_id: &str, operation_id: &str) -> Result<()> {
         check_d1_id("operation_id", operation_id)?;
         self.transition(card_id, |cur| {
@@ -176,11 +205,13 @@ impl Journal {
                 };
             }
             match cur.state {
-                OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
-                    operation_id: Some(operation_id),
-                    detail: Some(format!("operation {operation_id}")),
-                    ..Change::to(OrderState::Accepted)
-                })),
+                OrderState::Sending | OrderState::OutcomeUnknown | OrderState::NoRecord => {
+                    Ok(Some(Change {
+                        operation_id: Some(operation_id),
+                        detail: Some(format!("operation {operation_id}")),
+                        ..Change::to(OrderState::Accepted)
+                    }))
+                }
                 from => Err(refuse(
                     card_id,
                     from,
@@ -211,6 +242,50 @@ impl Journal {
                 OrderState::OutcomeUnknown,
                 "only an order being sent can have an unknown outcome",
             )),
+        })
+    }
+
+    /// D1 has no record of an order that may have been sent, after the grace period the desk
+    /// allows it (`detail` says how long, in plain text). Allowed from `Sending` and
+    /// `OutcomeUnknown`; a no-op when already `NoRecord`. Not final: see [`OrderState::NoRecord`].
+    pub fn record_no_record(&self, card_id: &str, detail: &str) -> Result<()> {
+        let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
+        self.transition(card_id, |cur| match cur.state {
+            OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
+                error: Some((Some("no_record".to_owned()), detail.clone())),
+                detail: detail.clone(),
+                ..Change::to(OrderState::NoRecord)
+            })),
+            OrderState::NoRecord => Ok(None),
+            from => Err(refuse(
+                card_id,
+                from,
+                OrderState::NoRecord,
+                "only an order that may have been sent can lack a record at D1",
+            )),
+        })
+    }
+
+    /// The attempt being sent certainly did not reach D1 (no connection could be opened, the
+    /// TLS handshake failed): the order goes back to `Intent`, which says nothing of it is at
+    /// D1. Allowed only on a first attempt (history `…, intent, sending`): after an attempt that
+    /// may have reached D1, the outcome stays unknown whatever later attempts do. Durable.
+    pub fn record_not_sent(&self, card_id: &str, detail: &str) -> Result<()> {
+        let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
+        self.transition_durable(card_id, |cur| {
+            if cur.first_attempt() {
+                Ok(Some(Change {
+                    detail: detail.clone(),
+                    ..Change::to(OrderState::Intent)
+                }))
+            } else {
+                Err(refuse(
+                    card_id,
+                    cur.state,
+                    OrderState::Intent,
+                    "an earlier attempt may have reached D1: ask productionStatus instead",
+                ))
+            }
         })
     }
 
@@ -271,37 +346,41 @@ impl Journal {
     }
 
     /// D1 refused the request (4xx): `code` is D1's `errorCode` or the HTTP status, `message` is
-    /// plain text for the supervisor. Allowed from `Sending` and `OutcomeUnknown`.
+    /// plain text for the supervisor. Final, so allowed only on a first attempt (history
+    /// `…, intent, sending`): a refusal of a resend may be D1's duplicate guard protecting an
+    /// earlier attempt that got through.
     pub fn record_rejected(&self, card_id: &str, code: &str, message: &str) -> Result<()> {
         let code = scrub_opt(Some(code), MAX_CODE_CHARS);
         let message = scrub_opt(Some(message), MAX_MESSAGE_CHARS);
-        self.transition(card_id, |cur| match cur.state {
-            OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
-                error: Some((code.clone(), message.clone())),
-                detail: message.clone().or_else(|| code.clone()),
-                ..Change::to(OrderState::Rejected)
-            })),
-            from => Err(refuse(
-                card_id,
-                from,
-                OrderState::Rejected,
-                "only an order being sent can be refused by D1",
-            )),
+        self.transition(card_id, |cur| {
+            if cur.first_attempt() {
+                Ok(Some(Change {
+                    error: Some((code.clone(), message.clone())),
+                    detail: message.clone().or_else(|| code.clone()),
+                    ..Change::to(OrderState::Rejected)
+                }))
+            } else {
+                Err(refuse(
+                    card_id,
+                    cur.state,
+                    OrderState::Rejected,
+                    "only a first attempt can be refused for good; an earlier attempt may have \
+                     reached D1: ask productionStatus",
+                ))
+            }
         })
     }
 
-    /// The order is given up before D1 accepted it. Allowed from `Intent`, and from `Sending` /
-    /// `OutcomeUnknown` only once `productionStatus` has shown that D1 does not have it (404).
+    /// The order is given up before anything of it was sent. Allowed from `Intent` only: an
+    /// order that may have reached D1 is never closed as "not made" by the desk.
     pub fn record_abandoned(&self, card_id: &str, reason: &str) -> Result<()> {
         let reason = scrub_opt(Some(reason), MAX_MESSAGE_CHARS);
         self.transition(card_id, |cur| match cur.state {
-            OrderState::Intent | OrderState::Sending | OrderState::OutcomeUnknown => {
-                Ok(Some(Change {
-                    error: Some((None, reason.clone())),
-                    detail: reason.clone(),
-                    ..Change::to(OrderState::Abandoned)
-                }))
-            }
+            OrderState::Intent => Ok(Some(Change {
+                error: Some((None, reason.clone())),
+                detail: reason.clone(),
+                ..Change::to(OrderState::Abandoned)
+            })),
             from => Err(refuse(
                 card_id,
                 from,
@@ -309,7 +388,7 @@ impl Journal {
                 if from.is_final() {
                     HINT_FINAL
                 } else {
-                    "D1 accepted this order; follow it with productionStatus instead"
+                    "D1 may have this order: follow it with productionStatus instead"
                 },
             )),
         })

@@ -69,12 +69,18 @@ fn canary_never_reaches_the_file_wal_export_or_errors() {
         j.mark_sending(&card(i)).unwrap();
     };
     stages(1);
-    j.record_outcome_unknown(&card(1), &format!("timeout, card {CANARY}"))
-        .unwrap();
     j.record_rejected(&card(1), CANARY, &format!("bad pan {}", FORMS[1]))
         .unwrap();
-    stages(2);
+    j.record_intent(&order(2)).unwrap();
     j.record_abandoned(&card(2), &format!("teller typed {}", FORMS[2]))
+        .unwrap();
+    stages(4);
+    j.record_outcome_unknown(&card(4), &format!("timeout, card {CANARY}"))
+        .unwrap();
+    j.record_no_record(&card(4), &format!("no record of {}", FORMS[3]))
+        .unwrap();
+    stages(5);
+    j.record_not_sent(&card(5), &format!("refused {CANARY}"))
         .unwrap();
     stages(3);
     if let Err(e) = j.record_accepted(&card(3), CANARY) {

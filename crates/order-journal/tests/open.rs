@@ -3,20 +3,20 @@
 
 mod common;
 
-use order_journal::{Journal, JournalError, OrderQuery};
+use order_journal::{Journal, JournalError, JournalIdentity, OrderQuery};
 
 #[test]
 fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 1);
+    assert_eq!(j.schema_version().unwrap(), 2);
     assert_eq!(j.path(), Some(path.as_path()));
     j.record_intent(&common::order(1)).unwrap();
     drop(j);
     // Reopening applies nothing twice and keeps the data.
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 1);
+    assert_eq!(j.schema_version().unwrap(), 2);
     assert_eq!(j.list(&OrderQuery::default()).unwrap().items.len(), 1);
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c
@@ -26,7 +26,7 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let applied: i64 = c
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn a_journal_from_a_newer_version_is_not_touched() {
     drop(c);
     let err = Journal::open(&path).unwrap_err();
     match &err {
-        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 1)),
+        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 2)),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -114,5 +114,103 @@ fn the_database_refuses_what_the_types_refuse() {
             .is_err()
     );
     drop(c);
+    assert!(j.integrity_check().unwrap().is_empty());
+}
+
+fn identity(environment: &str, issuer: &str) -> JournalIdentity {
+    JournalIdentity {
+        environment: environment.into(),
+        issuer_id: issuer.into(),
+    }
+}
+
+#[test]
+fn a_journal_belongs_to_one_d1_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let production = identity("production", "BANK000001");
+    let j = Journal::open_for(&path, &production).unwrap();
+    j.record_intent(&common::order(1)).unwrap();
+    assert_eq!(j.identity().unwrap(), Some(production.clone()));
+    drop(j);
+    for other in [
+        identity("training", "BANK000001"),
+        identity("production", "BANK000002"),
+    ] {
+        let err = Journal::open_for(&path, &other).unwrap_err();
+        match &err {
+            JournalError::OtherD1 { found, expected } => {
+                assert_eq!((found, expected), (&production, &other))
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(err.to_string().contains("production / BANK000001"), "{err}");
+    }
+    // Refusing did not change the file; the right D1 opens it with its order.
+    let j = Journal::open_for(&path, &production).unwrap();
+    assert_eq!(j.list(&OrderQuery::default()).unwrap().items.len(), 1);
+}
+
+#[test]
+fn one_desk_writer_per_journal_until_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let id = identity("training", "TRAINING01");
+    let first = Journal::open_for(&path, &id).unwrap();
+    let clone = first.clone();
+    let err = Journal::open_for(&path, &id).unwrap_err();
+    assert!(matches!(err, JournalError::InUse { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("another Issuance Desk window"),
+        "{err}"
+    );
+    drop(first);
+    assert!(
+        matches!(
+            Journal::open_for(&path, &id),
+            Err(JournalError::InUse { .. })
+        ),
+        "a clone still holds the lock"
+    );
+    drop(clone);
+    let again = Journal::open_for(&path, &id).unwrap();
+    assert!(order_journal::lock_path(&path).exists());
+    drop(again);
+}
+
+#[test]
+fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../migrations/0001_init.sql"))
+            .unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at INTEGER NOT NULL) STRICT;
+             INSERT INTO schema_migrations VALUES (1, '0001_init', 0);
+             INSERT INTO orders (id, created_at, operator, consumer_id, product_id, station_id,
+                 issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
+                 updated_at)
+             VALUES (1, 10, 'ana', 'C1', 'P', 'S', 'CREATION', '1234', 'card-1', 'req-1',
+                 'corr-1', 'outcome_unknown', 20);
+             INSERT INTO order_events (order_id, at, state) VALUES (1, 10, 'intent');
+             INSERT INTO order_events (order_id, at, state) VALUES (1, 15, 'sending');
+             INSERT INTO order_events (order_id, at, state, detail)
+                 VALUES (1, 20, 'outcome_unknown', 'timeout');",
+        )
+        .unwrap();
+    }
+    let j = Journal::open(&path).unwrap();
+    assert_eq!(j.schema_version().unwrap(), 2);
+    let detail = j.detail("card-1").unwrap();
+    assert_eq!(detail.history.len(), 3, "the history survived the rebuild");
+    j.record_no_record("card-1", "no record after 10 minutes")
+        .unwrap();
+    assert_eq!(
+        j.detail("card-1").unwrap().order.state,
+        order_journal::OrderState::NoRecord
+    );
     assert!(j.integrity_check().unwrap().is_empty());
 }

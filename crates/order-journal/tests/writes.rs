@@ -417,26 +417,134 @@ fn rejected_keeps_code_and_message_and_is_final() {
 }
 
 #[test]
-fn abandon_is_allowed_only_before_d1_accepted() {
+fn abandon_only_what_never_left_the_desk() {
     let (j, _) = mem();
     for i in 1..=3 {
         j.record_intent(&order(i)).unwrap();
     }
     j.record_abandoned(&card(1), "teller cancelled").unwrap();
-    j.mark_sending(&card(2)).unwrap();
-    j.record_abandoned(&card(2), "productionStatus: 404")
-        .unwrap();
-    j.mark_sending(&card(3)).unwrap();
-    j.record_outcome_unknown(&card(3), "timeout").unwrap();
-    j.record_abandoned(&card(3), "productionStatus: 404")
-        .unwrap();
-    for i in 1..=3 {
-        assert_eq!(state(&j, i), OrderState::Abandoned);
-    }
+    assert_eq!(state(&j, 1), OrderState::Abandoned);
     assert_eq!(
         j.detail(&card(1)).unwrap().order.error_message.as_deref(),
         Some("teller cancelled")
     );
+    // Once it may have been sent, a 404 is not proof: the desk never abandons it.
+    j.mark_sending(&card(2)).unwrap();
+    j.mark_sending(&card(3)).unwrap();
+    j.record_outcome_unknown(&card(3), "timeout").unwrap();
+    for i in [2, 3] {
+        let err = j
+            .record_abandoned(&card(i), "productionStatus: 404")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JournalError::InvalidTransition {
+                    to: OrderState::Abandoned,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert_eq!(state(&j, 2), OrderState::Sending);
+    assert_eq!(state(&j, 3), OrderState::OutcomeUnknown);
+}
+
+#[test]
+fn no_record_needs_a_person_but_a_late_answer_still_wins() {
+    let (j, _) = mem();
+    for i in 1..=3 {
+        j.record_intent(&order(i)).unwrap();
+        j.mark_sending(&card(i)).unwrap();
+    }
+    j.record_outcome_unknown(&card(2), "connection lost")
+        .unwrap();
+    j.record_no_record(&card(1), "no record after 10 minutes")
+        .unwrap();
+    j.record_no_record(&card(2), "no record after 10 minutes")
+        .unwrap();
+    j.record_no_record(&card(2), "again").unwrap(); // a no-op
+    for i in [1, 2] {
+        let o = j.detail(&card(i)).unwrap().order;
+        assert_eq!(o.state, OrderState::NoRecord);
+        assert!(!o.state.is_final());
+        assert_eq!(o.error_code.as_deref(), Some("no_record"));
+    }
+    assert_eq!(
+        j.detail(&card(2)).unwrap().history.len(),
+        4,
+        "the no-op added nothing"
+    );
+    assert!(j.in_flight().unwrap().iter().any(|o| o.card_id == card(1)));
+    assert!(
+        j.exceptions(&order_journal::ExceptionQuery::default())
+            .unwrap()
+            .iter()
+            .any(|o| o.card_id == card(1)),
+        "a person must look"
+    );
+    // D1 answers late: the order is accepted after all, and followed to the end.
+    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_production_status(
+        &card(1),
+        "CARD_PROD_DONE",
+        OperationStatus::Successful,
+        None,
+    )
+    .unwrap();
+    assert_eq!(state(&j, 1), OrderState::Done);
+    // The same order may be sent again from the desk that still holds it.
+    j.mark_sending(&card(2)).unwrap();
+    assert_eq!(state(&j, 2), OrderState::Sending);
+    // Neither from an order that was never sent, nor from a final or accepted one.
+    j.record_intent(&order(4)).unwrap();
+    for (i, from) in [(4, OrderState::Intent), (1, OrderState::Done)] {
+        let err = j.record_no_record(&card(i), "x").unwrap_err();
+        assert!(
+            matches!(err, JournalError::InvalidTransition { from: f, .. } if f == from),
+            "{err:?}"
+        );
+    }
+    j.record_accepted(&card(3), "op-3").unwrap();
+    assert!(j.record_no_record(&card(3), "x").is_err());
+}
+
+#[test]
+fn not_sent_returns_a_first_attempt_to_intent_and_nothing_later() {
+    let (j, _) = mem();
+    j.record_intent(&order(1)).unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    j.record_not_sent(&card(1), "could not connect to D1")
+        .unwrap();
+    assert_eq!(state(&j, 1), OrderState::Intent);
+    // It can be sent again, and fail again before leaving.
+    j.mark_sending(&card(1)).unwrap();
+    j.record_not_sent(&card(1), "could not connect to D1")
+        .unwrap();
+    // After an attempt that may have reached D1, nothing later proves it did not.
+    j.mark_sending(&card(1)).unwrap();
+    j.record_outcome_unknown(&card(1), "timeout").unwrap();
+    j.mark_sending(&card(1)).unwrap();
+    let err = j
+        .record_not_sent(&card(1), "could not connect")
+        .unwrap_err();
+    assert!(
+        matches!(err, JournalError::InvalidTransition { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("productionStatus"), "{err}");
+    let err = j
+        .record_rejected(&card(1), "OPERATION_NOT_ALLOWED", "refused")
+        .unwrap_err();
+    assert!(
+        matches!(err, JournalError::InvalidTransition { .. }),
+        "{err:?}"
+    );
+    assert_eq!(state(&j, 1), OrderState::Sending);
+    // Nor from anything but sending.
+    j.record_intent(&order(2)).unwrap();
+    assert!(j.record_not_sent(&card(2), "x").is_err());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Crash-injection points for the end-to-end tests (debug builds only; nothing in release).
 //!
 //! With `ISSUANCE_DESK_CRASH_AT=<point>`, the desk stops at that point of an order, writes its
-//! process id to the file named by `ISSUANCE_DESK_CRASH_MARKER`, and waits there for the test
+//! process id to the file named by `ISSUANCE_DESK_CRASH_MARKER` (atomically: a temporary file
+//! renamed into place, so a reader never sees it half written), and waits there for the test
 //! to kill it with SIGKILL: a real crash at a known moment, not a simulated one.
 
 /// After the intent is journalled, before anything is sent.
@@ -18,7 +19,12 @@ pub(crate) fn point(name: &str) {
     }
     tracing::warn!(point = name, "crash point reached: waiting to be killed");
     if let Some(marker) = std::env::var_os("ISSUANCE_DESK_CRASH_MARKER") {
-        let _ = std::fs::write(marker, std::process::id().to_string());
+        let marker = std::path::PathBuf::from(marker);
+        let mut partial = marker.clone().into_os_string();
+        partial.push(".partial");
+        if std::fs::write(&partial, std::process::id().to_string()).is_ok() {
+            let _ = std::fs::rename(&partial, &marker);
+        }
     }
     loop {
         std::thread::sleep(std::time::Duration::from_secs(3600));

@@ -7,20 +7,24 @@ pub mod crash;
 mod desk;
 mod draft;
 mod error;
+mod follow;
+pub mod policy;
+mod send;
 pub mod setup;
 pub mod supervisor;
 pub mod training;
 mod views;
 
 pub use catalog::{Artwork, Catalog, Product, Station};
-pub use desk::{OrderDesk, Reconciled};
+pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
 pub use error::WorkflowError;
+pub use policy::ErrorKind;
 pub use supervisor::{
     ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,
     OrderTimeline, RefreshResult, TimelineEntry,
 };
 pub use views::{
-    FormOptions, OrderProgress, OrderReview, ProductOption, ProductionPhase, ProductionView,
-    SubmitOutcome, SubmittedOrder,
+    FormOptions, InterruptedOrder, OrderChanged, OrderProgress, OrderReview, ProductOption,
+    ProductionPhase, ProductionView, SubmitOutcome, SubmittedOrder, Verdict,
 };

@@ -1,6 +1,7 @@
 //! From the machine configuration (and the OS keychain) to what the desk runs on: the
 //! catalog the form offers and the D1 client. Shared by the app and the admin CLI.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use d1_client::{
@@ -12,7 +13,9 @@ use desk_secrets::{Namespace, SecretStore};
 use zeroize::Zeroizing;
 
 use crate::catalog::{Artwork, Catalog, Product, Station};
+use crate::desk::DeskSettings;
 use crate::error::WorkflowError;
+use order_journal::{Journal, JournalIdentity};
 
 /// The keychain namespace prefix of release builds; development builds use their own.
 pub fn secrets_prefix(development: bool) -> &'static str {
@@ -100,6 +103,105 @@ pub fn catalog(config: &Config) -> Catalog {
     }
 }
 
+/// The file name of the one-file journal of earlier versions, shared by every D1.
+pub const LEGACY_JOURNAL_FILE: &str = "journal.sqlite3";
+
+/// The D1 a configuration orders from, which is also its journal's identity.
+pub fn journal_identity(config: &Config) -> JournalIdentity {
+    let issuer_id = match config.environment {
+        desk_config::Environment::Training => crate::training::TRAINING_ISSUER_ID.to_owned(),
+        _ => config.d1.issuer_id.clone().unwrap_or_default(),
+    };
+    JournalIdentity {
+        environment: config.environment.as_str().to_owned(),
+        issuer_id,
+    }
+}
+
+/// `<data dir>/journals/<environment>-<issuer>.sqlite3`: one journal per D1.
+pub fn journal_path(data_dir: &Path, identity: &JournalIdentity) -> PathBuf {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    data_dir.join("journals").join(format!(
+        "{}-{}.sqlite3",
+        safe(&identity.environment),
+        safe(&identity.issuer_id)
+    ))
+}
+
+/// Opens this desk's journal for the configured D1 as its one writer (see
+/// [`Journal::open_for`]), creating the folder. The one-file journal of earlier versions
+/// (`journal.sqlite3`, which did not say which D1 it belonged to) is adopted by the first start
+/// that is not training — training never touches it.
+pub fn open_journal(data_dir: &Path, config: &Config) -> Result<Journal, WorkflowError> {
+    let identity = journal_identity(config);
+    let path = journal_path(data_dir, &identity);
+    let folder = path.parent().unwrap_or(data_dir);
+    std::fs::create_dir_all(folder).map_err(|e| {
+        WorkflowError::Setup(format!(
+            "the journal folder {} cannot be created: {e}",
+            folder.display()
+        ))
+    })?;
+    let legacy = data_dir.join(LEGACY_JOURNAL_FILE);
+    if config.environment != desk_config::Environment::Training
+        && legacy.is_file()
+        && !path.exists()
+    {
+        adopt_legacy(&legacy, &path)?;
+    }
+    Ok(Journal::open_for(&path, &identity)?)
+}
+
+fn adopt_legacy(legacy: &Path, path: &Path) -> Result<(), WorkflowError> {
+    let probe = Journal::open(legacy)?;
+    if probe.identity()?.is_some() {
+        return Ok(());
+    }
+    drop(probe);
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", legacy.display()));
+        let to = PathBuf::from(format!("{}{suffix}", path.display()));
+        if from.exists() {
+            std::fs::rename(&from, &to).map_err(|e| {
+                WorkflowError::Setup(format!(
+                    "the journal {} could not be moved to {}: {e}",
+                    from.display(),
+                    to.display()
+                ))
+            })?;
+        }
+    }
+    tracing::info!(from = %legacy.display(), to = %path.display(), "adopted the journal of an earlier version");
+    Ok(())
+}
+
+/// The retries of D1 calls, as `[retry]` configures them.
+pub fn retry_policy(config: &Config) -> RetryPolicy {
+    RetryPolicy {
+        initial_delay: Duration::from_millis(u64::from(config.retry.base_delay_ms)),
+        budget: Duration::from_secs(u64::from(config.retry.budget_seconds)),
+        ..RetryPolicy::default()
+    }
+}
+
+/// How the desk treats orders whose outcome it does not know yet.
+pub fn desk_settings(config: &Config) -> DeskSettings {
+    DeskSettings {
+        no_record_after: Duration::from_secs(u64::from(config.retry.no_record_after_seconds)),
+        ..DeskSettings::default()
+    }
+}
+
 /// The keychain entries of this configuration's environment and issuer.
 pub fn secret_store(config: &Config, development: bool) -> Result<SecretStore, WorkflowError> {
     let issuer = config.d1.issuer_id.as_deref().unwrap_or_default();
@@ -133,11 +235,7 @@ pub fn d1_client(
     d1.read_timeout = Duration::from_secs(u64::from(config.d1.timeouts.read_seconds));
     d1.assertion_lifetime = Duration::from_secs(u64::from(config.d1.assertion_lifetime_seconds));
     d1.allow_plain_http_loopback = config.environment == desk_config::Environment::Custom;
-    d1.retry = RetryPolicy {
-        initial_delay: Duration::from_millis(u64::from(config.retry.base_delay_ms)),
-        max_total: Duration::from_secs(u64::from(config.retry.budget_seconds)),
-        ..RetryPolicy::default()
-    };
+    d1.retry = retry_policy(config);
     if let Some(path) = &config.d1.extra_ca_bundle {
         let pem = std::fs::read_to_string(path).map_err(|e| {
             WorkflowError::Setup(format!("d1.extra_ca_bundle {}: {e}", path.display()))

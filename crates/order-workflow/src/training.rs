@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use d1_client::{D1Client, D1Config, EncryptionKey, IssuerId, SigningKey};
+use d1_client::{D1Client, D1Config, EncryptionKey, IssuerId, RetryPolicy, SigningKey};
 use d1_sandbox::testkit::{TestKeys, TestPki};
 use d1_sandbox::{ProductionClock, Sandbox, SandboxConfig, SandboxHandle};
 use zeroize::Zeroizing;
@@ -14,6 +14,9 @@ use crate::error::WorkflowError;
 
 const KEYS_FILE: &str = "training-keys.json";
 
+/// The issuer id of the training D1 (and of its journal).
+pub const TRAINING_ISSUER_ID: &str = "TRAINING01";
+
 /// How the training D1 behaves.
 #[derive(Clone, Debug)]
 pub struct TrainingOptions {
@@ -21,6 +24,8 @@ pub struct TrainingOptions {
     pub port: u16,
     /// Time per production step (requested → ready → done).
     pub production_step: Duration,
+    /// Retries of the training desk's D1 client: as configured, like any other D1.
+    pub retry: RetryPolicy,
 }
 
 impl Default for TrainingOptions {
@@ -28,6 +33,7 @@ impl Default for TrainingOptions {
         Self {
             port: 0,
             production_step: Duration::from_secs(3),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -71,6 +77,7 @@ pub async fn start(
     );
     d1.extra_ca_pem = Some(pki.ca_cert_pem.clone());
     d1.trust_only_extra_ca = true;
+    d1.retry = options.retry.clone();
     let signing_key =
         SigningKey::from_jwk_json(Zeroizing::new(keys.signing_private_jwk.to_string()))
             .map_err(|e| failed("signing key", &e))?;
@@ -120,7 +127,7 @@ fn load_or_create_keys(data_dir: &Path) -> Result<TestKeys, WorkflowError> {
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| failed(&e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let keys = TestKeys::try_generate().map_err(|e| failed(&e))?;
+            let keys = TestKeys::try_generate_for(TRAINING_ISSUER_ID).map_err(|e| failed(&e))?;
             std::fs::create_dir_all(data_dir).map_err(|e| failed(&e))?;
             let json = Zeroizing::new(serde_json::to_vec_pretty(&keys).map_err(|e| failed(&e))?);
             write_private(&path, &json).map_err(|e| failed(&e))?;

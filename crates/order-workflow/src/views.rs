@@ -137,3 +137,57 @@ pub struct ProductionView {
     pub start_time: String,
     pub end_time: Option<String>,
 }
+
+/// An order changed (state, production status, or the journal finally took a write): the
+/// window asks again about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChanged {
+    pub card_id: String,
+}
+
+/// What the teller should make of an order the app was interrupted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The card was made: hand it over.
+    Made,
+    /// D1 has the order; the station is making the card. Do not order again.
+    BeingMade,
+    /// D1 refused it or production failed: no card. The teller may order again.
+    NotMade,
+    /// Nothing of it reached D1: the teller may order again.
+    NotReceived,
+    /// It may be at D1; the app is still asking. Do not order again yet.
+    Checking,
+    /// D1 has no record long after it could have: look at the station's output tray before
+    /// ordering again.
+    NeedsPerson,
+}
+
+/// An order the previous run left unfinished, as the window lists it after a restart.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct InterruptedOrder {
+    pub card_id: String,
+    pub consumer_id: String,
+    pub product_id: String,
+    pub product_name: Option<String>,
+    pub product_name_es: Option<String>,
+    pub station_id: String,
+    pub station_name: Option<String>,
+    /// `••••` and these 4 digits: never more of the card number.
+    pub last4: String,
+    /// When the teller ordered it (ms since the Unix epoch).
+    pub created_at: f64,
+    pub state: order_journal::OrderState,
+    pub d1_status: Option<String>,
+    /// D1's reason or the journal's note, when there is one.
+    pub reason: Option<String>,
+    pub correlation_id: String,
+    pub operation_id: Option<String>,
+    pub verdict: Verdict,
+}

@@ -7,12 +7,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use d1_client::{CardData, CardDataInput, OrderIds, PreparedOrder};
+use d1_client::{CardData, CardDataInput, OrderIds, PreparedOrder, RetryPolicy};
 use d1_sandbox::SandboxControl;
-use order_journal::{Journal, NewOrder, OrderState, PanLast4};
+use order_journal::{Journal, JournalIdentity, NewOrder, OrderState, PanLast4};
+use order_workflow::policy::ErrorClass;
 use order_workflow::training::{self, TrainingOptions};
 use order_workflow::{
-    Catalog, OrderDesk, OrderDraft, OrderProgress, ProductionPhase, SubmitOutcome, WorkflowError,
+    Catalog, DeskSettings, ErrorKind, OrderDesk, OrderDraft, OrderProgress, ProductionPhase,
+    SubmitOutcome, Verdict, WorkflowError,
 };
 
 const CANARY_PAN: &str = "4000056655665556";
@@ -50,17 +52,28 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(DeskSettings::default()).await
+}
+
+/// A desk on the training D1 and a journal file; retries bounded to 300 ms so that a D1 that
+/// keeps failing ends a submission quickly.
+async fn fixture_with(settings: DeskSettings) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::training();
     let options = TrainingOptions {
         port: 0,
         production_step: Duration::from_millis(50),
+        retry: RetryPolicy {
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            budget: Duration::from_millis(300),
+        },
     };
     let d1 = training::start(&dir.path().join("training"), &catalog, &options)
         .await
         .unwrap();
     let journal_path = dir.path().join("journal.sqlite3");
-    let journal = Journal::open(&journal_path).unwrap();
+    let journal = Journal::open_for(&journal_path, &training_identity()).unwrap();
     let control = d1.sandbox.control();
     let desk = OrderDesk::new(
         d1.client,
@@ -68,6 +81,7 @@ async fn fixture() -> Fixture {
         journal,
         catalog,
         "teller1".into(),
+        settings,
     );
     Fixture {
         desk,
@@ -76,6 +90,17 @@ async fn fixture() -> Fixture {
         _sandbox: d1.sandbox,
         dir,
     }
+}
+
+fn training_identity() -> JournalIdentity {
+    JournalIdentity {
+        environment: "training".into(),
+        issuer_id: training::TRAINING_ISSUER_ID.into(),
+    }
+}
+
+fn state_of(f: &Fixture, card_id: &str) -> OrderState {
+    f.desk.journal().detail(card_id).unwrap().order.state
 }
 
 fn draft(pan: &str) -> OrderDraft {
@@ -233,29 +258,185 @@ async fn a_lost_answer_is_reconciled_with_production_status_not_a_second_card() 
 }
 
 #[tokio::test]
-async fn d1_unavailable_keeps_the_order_and_a_resend_uses_the_same_card() {
+async fn a_503_that_outlasts_the_budget_leaves_the_outcome_unknown_and_the_same_order_goes_again() {
     let f = fixture().await;
-    f.control.fail_next(100, 503);
-    let error = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap_err();
-    let WorkflowError::D1 {
-        error,
-        card_id: Some(card_id),
-    } = error
-    else {
-        panic!("expected a D1 error with the card id");
-    };
-    assert!(error.is_transient(), "{error:?}");
+    f.desk.check_connection().await.unwrap();
+    f.control.fail_next(10_000, 503);
+    let order = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    // A 503 may come from a gateway that passed the order on: no refusal, no new card.
+    assert_eq!(order.outcome, SubmitOutcome::Unknown);
+    assert_eq!(state_of(&f, &order.card_id), OrderState::OutcomeUnknown);
     assert_eq!(f.control.orders_accepted(), 0);
 
     f.control.clear_faults();
-    let order = f.desk.resend(&card_id, |_| {}).await.unwrap();
-    assert_eq!(order.card_id, card_id, "the same card id");
-    assert_eq!(order.outcome, SubmitOutcome::Accepted);
+    let not_yet = f.desk.refresh_status(&order.card_id).await.unwrap_err();
+    assert_eq!(
+        not_yet.kind(),
+        ErrorKind::Rejected,
+        "a 404 from productionStatus"
+    );
+    assert_eq!(
+        state_of(&f, &order.card_id),
+        OrderState::OutcomeUnknown,
+        "a 404 is 'not seen yet', never 'no card was made'"
+    );
+    assert!(f.desk.can_resend(&order.card_id));
+    let again = f.desk.resend(&order.card_id, |_| {}).await.unwrap();
+    assert_eq!(again.card_id, order.card_id, "the same card id");
+    assert_eq!(again.outcome, SubmitOutcome::Accepted);
     assert_eq!(f.control.orders_accepted(), 1);
     assert!(matches!(
-        f.desk.resend(&card_id, |_| {}).await,
+        f.desk.resend(&order.card_id, |_| {}).await,
         Err(WorkflowError::NothingToRetry)
     ));
+}
+
+#[tokio::test]
+async fn a_gateway_502_or_504_is_never_a_refusal() {
+    let f = fixture().await;
+    f.desk.check_connection().await.unwrap();
+    // The gateway answered 504 after D1 made the order: D1 is asked and the order is found.
+    f.control.gateway_next(1, 504, true);
+    let first = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    assert_eq!(first.outcome, SubmitOutcome::Accepted);
+    assert!(first.operation_id.is_some());
+    // The gateway answered 502 without passing it on: D1 has none yet; the same order goes again.
+    f.control.gateway_next(1, 502, false);
+    let second = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    assert_eq!(second.outcome, SubmitOutcome::Unknown);
+    let again = f.desk.resend(&second.card_id, |_| {}).await.unwrap();
+    assert_eq!(again.outcome, SubmitOutcome::Accepted);
+    assert_eq!(f.control.orders_accepted(), 2, "one card per teller intent");
+    for card in [&first.card_id, &second.card_id] {
+        let history = f.desk.journal().detail(card).unwrap().history;
+        assert!(history.iter().all(|h| h.state != OrderState::Rejected));
+    }
+}
+
+#[tokio::test]
+async fn an_order_that_never_left_goes_back_to_intent_and_can_be_sent_again() {
+    let f = fixture().await;
+    // A desk whose D1 is not listening: nothing can leave.
+    let keys: d1_sandbox::testkit::TestKeys = serde_json::from_slice(
+        &std::fs::read(f.dir.path().join("training/training-keys.json")).unwrap(),
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("https://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut config = d1_client::D1Config::new(
+        format!("{origin}/authz/v1"),
+        format!("{origin}/banking/v1"),
+        d1_client::IssuerId::parse(&keys.issuer_id).unwrap(),
+    );
+    config.retry = RetryPolicy::none();
+    let client = d1_client::D1Client::new(
+        config,
+        d1_client::SigningKey::from_jwk_json(zeroize::Zeroizing::new(
+            keys.signing_private_jwk.to_string(),
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open_for(dir.path().join("j.sqlite3"), &training_identity()).unwrap();
+    let desk = OrderDesk::new(
+        client,
+        d1_client::EncryptionKey::from_jwk_value(&keys.encryption_public_jwk).unwrap(),
+        journal,
+        Catalog::training(),
+        "teller1".into(),
+        DeskSettings::default(),
+    );
+    let error = desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap_err();
+    let WorkflowError::D1 {
+        card_id: Some(card_id),
+        class,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*class, ErrorClass::Resendable);
+    assert_eq!(error.kind(), ErrorKind::Unavailable);
+    let order = desk.journal().detail(card_id).unwrap().order;
+    assert_eq!(order.state, OrderState::Intent, "certainly not at D1");
+    assert!(desk.can_resend(card_id));
+}
+
+#[tokio::test]
+async fn a_refusal_is_final_on_a_first_attempt_only() {
+    let f = fixture().await;
+    f.desk.check_connection().await.unwrap();
+    f.control.fail_next(1, 403);
+    let error = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    let WorkflowError::D1 {
+        card_id: Some(refused),
+        ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(state_of(&f, refused), OrderState::Rejected);
+    assert!(!f.desk.can_resend(refused));
+
+    // After an attempt that may have reached D1, a refusal is D1's duplicate guard as likely as
+    // anything else: the order stays unknown, never "refused".
+    f.control.gateway_next(1, 502, false);
+    let order = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    assert_eq!(order.outcome, SubmitOutcome::Unknown);
+    f.control.fail_next(1, 403);
+    let again = f.desk.resend(&order.card_id, |_| {}).await.unwrap();
+    assert_eq!(again.outcome, SubmitOutcome::Unknown);
+    assert_eq!(state_of(&f, &order.card_id), OrderState::OutcomeUnknown);
+}
+
+#[tokio::test]
+async fn d1_accepting_while_the_journal_fails_is_sent_not_recorded_then_recorded() {
+    let f = fixture_with(DeskSettings {
+        failing_acceptance_writes: 2,
+        ..DeskSettings::default()
+    })
+    .await;
+    let mut changes = f.desk.changes();
+    let error = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap_err();
+    assert_eq!(
+        error.kind(),
+        ErrorKind::Checking,
+        "never 'nothing was sent'"
+    );
+    let WorkflowError::SentNotRecorded {
+        card_id,
+        operation_id: Some(operation_id),
+        ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert!(f.desk.is_unrecorded(card_id));
+    // The desk retries the write until the journal takes it, and says so.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let order = f.desk.journal().detail(card_id).unwrap().order;
+        if order.operation_id.as_deref() == Some(operation_id.as_str()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if changes.recv().await.unwrap().card_id == *card_id {
+                    break;
+                }
+            }
+        })
+        .await
+        .is_ok()
+    );
+    assert_eq!(f.control.orders_accepted(), 1);
 }
 
 #[tokio::test]
@@ -299,6 +480,131 @@ async fn the_next_start_brings_every_order_left_in_flight_to_a_known_state() {
     let received = OrderIds::generate();
     journal.record_intent(&new_order(&received)).unwrap();
     journal.mark_sending(received.card_id.as_str()).unwrap();
+    let prepared = prepared_for(&f, received.clone());
+    f.desk.client().order_card(&prepared).await.unwrap();
+
+    // The next start: a desk on the same journal follows them in the background.
+    f.desk.start_following().await.unwrap();
+    assert_eq!(
+        state_of(&f, never_sent.card_id.as_str()),
+        OrderState::Abandoned,
+        "nothing of it left the desk"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !matches!(
+        state_of(&f, received.card_id.as_str()),
+        OrderState::InProduction | OrderState::Done
+    ) {
+        assert!(tokio::time::Instant::now() < deadline, "never found");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // D1 has nothing for the one killed while sending: still checking, never "not made".
+    assert_eq!(state_of(&f, lost.card_id.as_str()), OrderState::Sending);
+    assert_eq!(f.control.orders_accepted(), 1, "nothing was sent again");
+    let detail = journal.detail(received.card_id.as_str()).unwrap();
+    assert!(
+        detail.order.operation_id.is_some(),
+        "the operation id was recovered"
+    );
+    let interrupted = f.desk.interrupted_orders().await.unwrap();
+    let verdict = |ids: &OrderIds| {
+        interrupted
+            .iter()
+            .find(|o| o.card_id == ids.card_id.as_str())
+            .map(|o| o.verdict)
+    };
+    assert_eq!(interrupted.len(), 3);
+    assert_eq!(verdict(&never_sent), Some(Verdict::NotReceived));
+    assert_eq!(verdict(&lost), Some(Verdict::Checking));
+    assert!(matches!(
+        verdict(&received),
+        Some(Verdict::BeingMade | Verdict::Made)
+    ));
+    assert!(interrupted.iter().all(|o| o.last4 == "5556"));
+}
+
+#[tokio::test]
+async fn no_record_after_the_grace_period_and_a_late_answer_still_wins() {
+    let f = fixture_with(DeskSettings {
+        no_record_after: Duration::from_secs(1),
+        ..DeskSettings::default()
+    })
+    .await;
+    f.desk.check_connection().await.unwrap();
+    f.control.gateway_next(1, 502, false);
+    let order = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    assert_eq!(order.outcome, SubmitOutcome::Unknown);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let error = f.desk.refresh_status(&order.card_id).await.unwrap_err();
+    assert!(matches!(error, WorkflowError::NoRecord { .. }), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::Checking);
+    assert_eq!(state_of(&f, &order.card_id), OrderState::NoRecord);
+    // The order reaches D1 after all (here: the same order sent again): it wins.
+    let late = f.desk.resend(&order.card_id, |_| {}).await.unwrap();
+    assert_eq!(late.outcome, SubmitOutcome::Accepted);
+    let view = until_final(&f.desk, &order.card_id).await;
+    assert_eq!(view.details_status, "CARD_PROD_DONE");
+    assert_eq!(state_of(&f, &order.card_id), OrderState::Done);
+    assert_eq!(f.control.orders_accepted(), 1);
+}
+
+#[tokio::test]
+async fn the_background_checks_find_an_order_d1_made_after_it_had_no_record() {
+    let f = fixture_with(DeskSettings {
+        no_record_after: Duration::from_secs(1),
+        ..DeskSettings::default()
+    })
+    .await;
+    f.desk.check_connection().await.unwrap();
+    // D1 holds the order longer than the desk waits for it; the desk gives up waiting.
+    f.control.gateway_next(1, 504, false);
+    let order = f.desk.submit(draft(CANARY_PAN), |_| {}).await.unwrap();
+    assert_eq!(order.outcome, SubmitOutcome::Unknown);
+    f.desk.start_following().await.unwrap();
+    let wait_for = |want: OrderState| {
+        let f = &f;
+        let card = order.card_id.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let now = state_of(f, &card);
+                if now == want || (want == OrderState::InProduction && now == OrderState::Done) {
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{now:?}, waiting for {want:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for(OrderState::NoRecord).await;
+    // Now D1 makes it, without this desk sending anything (as if a request D1 held had
+    // finished): the background checks find it and the late answer wins.
+    let ids = OrderIds {
+        card_id: d1_client::CardId::parse(&order.card_id).unwrap(),
+        ..OrderIds::generate()
+    };
+    f.desk
+        .client()
+        .order_card(&prepared_for(&f, ids))
+        .await
+        .unwrap();
+    wait_for(OrderState::InProduction).await;
+    assert_eq!(f.control.orders_accepted(), 1);
+    let history = f.desk.journal().detail(&order.card_id).unwrap().history;
+    let states: Vec<_> = history.iter().map(|h| h.state).collect();
+    assert!(
+        states
+            .windows(2)
+            .any(|w| w == [OrderState::NoRecord, OrderState::Accepted]),
+        "{states:?}"
+    );
+}
+
+/// An order for D1 made outside the desk (the test plays D1's other caller).
+fn prepared_for(f: &Fixture, ids: OrderIds) -> PreparedOrder {
     let catalog = Catalog::training();
     let card = CardData::from_input(
         &CardDataInput::new(CANARY_PAN, "07/30", "ANA GARCIA"),
@@ -317,34 +623,5 @@ async fn the_next_start_brings_every_order_left_in_flight_to_a_known_state() {
     )
     .unwrap();
     let key = d1_client::EncryptionKey::from_jwk_value(&keys.encryption_public_jwk).unwrap();
-    let prepared = PreparedOrder::prepare(request, card, &key, received.clone()).unwrap();
-    f.desk.client().order_card(&prepared).await.unwrap();
-
-    // The next start: a fresh desk on the same journal.
-    let report = f.desk.reconcile_in_flight().await.unwrap();
-    let after = |ids: &OrderIds| {
-        report
-            .iter()
-            .find(|r| r.card_id == ids.card_id.as_str())
-            .and_then(|r| r.after)
-    };
-    assert_eq!(after(&never_sent), Some(OrderState::Abandoned));
-    assert_eq!(after(&lost), Some(OrderState::Abandoned));
-    assert!(matches!(
-        after(&received),
-        Some(OrderState::InProduction | OrderState::Done)
-    ));
-    assert_eq!(f.control.orders_accepted(), 1, "nothing was sent again");
-    let detail = journal.detail(received.card_id.as_str()).unwrap();
-    assert!(
-        detail.order.operation_id.is_some(),
-        "the operation id was recovered"
-    );
-    assert!(
-        journal
-            .in_flight()
-            .unwrap()
-            .iter()
-            .all(|o| o.card_id == received.card_id.as_str())
-    );
+    PreparedOrder::prepare(request, card, &key, ids).unwrap()
 }

@@ -1,8 +1,8 @@
 //! The teller's order: options, checks, review, submit, production status.
 
 use order_workflow::{
-    FieldProblem, FormOptions, OrderDraft, OrderProgress, OrderReview, ProductionView,
-    SubmittedOrder,
+    FieldProblem, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
+    ProductionView, SubmittedOrder,
 };
 use tauri::State;
 use tauri::ipc::Channel;
@@ -79,6 +79,16 @@ pub async fn order_status(
     card_id: String,
 ) -> Result<ProductionView, IpcError> {
     Ok(state.desk().await?.refresh_status(&card_id).await?)
+}
+
+/// The orders the previous run of the app left unfinished, with what is known of each now.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn interrupted_orders(
+    state: State<'_, AppState>,
+) -> Result<Vec<InterruptedOrder>, IpcError> {
+    Ok(state.desk().await?.interrupted_orders().await?)
 }
 
 fn report(channel: &Channel<OrderProgress>, stage: OrderProgress) {

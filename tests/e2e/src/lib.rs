@@ -344,6 +344,11 @@ impl Desk {
     }
 }
 
+/// The training desk's journal in a data directory (one journal per D1).
+pub fn training_journal(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("journals/training-TRAINING01.sqlite3")
+}
+
 /// A Luhn-valid PAN in the training debit BIN, planted to prove it never leaks.
 pub const CANARY_PAN: &str = "4000056655665556";
 

@@ -48,7 +48,8 @@ async fn finished_orders_older_than_the_retention_are_removed_at_start() {
     use std::time::Duration;
 
     let data_dir = tempfile::tempdir().unwrap();
-    let journal_path = data_dir.path().join("journal.sqlite3");
+    let journal_path = desk_e2e::training_journal(data_dir.path());
+    std::fs::create_dir_all(journal_path.parent().unwrap()).unwrap();
     let day = Duration::from_secs(24 * 60 * 60);
     let finished = |age: Duration, card: &str| {
         let journal = Journal::open(&journal_path)

@@ -23,6 +23,8 @@ export const commands = {
 	resendOrder: (cardId: string, progress: Channel<OrderProgress>) => typedError<SubmittedOrder_Serialize, IpcError_Serialize>(__TAURI_INVOKE("resend_order", { cardId, progress })),
 	/**  The card's production status, fresh from D1. */
 	orderStatus: (cardId: string) => typedError<ProductionView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_status", { cardId })),
+	/**  The orders the previous run of the app left unfinished, with what is known of each now. */
+	interruptedOrders: () => typedError<InterruptedOrder_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("interrupted_orders")),
 	supervisorAccess: () => typedError<SupervisorAccess, IpcError_Serialize>(__TAURI_INVOKE("supervisor_access")),
 	/**  One page of orders, newest first, with filters and search. */
 	listOrders: (filter: OrderFilter_Deserialize) => typedError<OrderPage_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_orders", { filter })),
@@ -44,6 +46,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	orderChanged: makeEvent<OrderChanged, OrderChanged>("order-changed"),
 	uiReady: makeEvent<UiReady, UiReady>("ui-ready"),
 };
 
@@ -178,20 +181,25 @@ export type Environment =
 "custom";
 
 /**
- *  What the UI does differently for an error. Add a kind only when the UI acts on it
- *  differently from the existing ones.
+ *  What the window does differently for an error: the `kind` of the one error that crosses IPC.
+ *  Derived from [`ErrorClass`] and nowhere else.
  */
 export type ErrorKind = 
 /**  The input is wrong; `fields` says where. Nothing was sent. */
 "validation" | 
-/**  D1 refused the order; sending it again unchanged cannot help. */
+/**  D1 refused the order; sending it again unchanged cannot help. No card is made. */
 "rejected" | 
 /**
- *  D1 could not be reached or failed for now; the same order may be sent again
+ *  D1 could not be reached and nothing was sent; the same order may be sent again
  *  (`cardId` says which), and no second card can result.
  */
 "unavailable" | 
-/**  The desk is not set up to order (configuration, keys, the training D1). */
+/**
+ *  D1 may have the order: the window shows "checking" for `cardId` and keeps asking; the
+ *  teller must not order again.
+ */
+"checking" | 
+/**  The desk is not set up to order (configuration, keys, credentials, the training D1). */
 "setup" | 
 /**  Something unexpected inside the app; the message says what to tell IT. */
 "internal" | 
@@ -249,6 +257,53 @@ export type FormOptions_Serialize = {
 	priorities: string[],
 };
 
+/**  An order the previous run left unfinished, as the window lists it after a restart. */
+export type InterruptedOrder = InterruptedOrder_Serialize | InterruptedOrder_Deserialize;
+
+/**  An order the previous run left unfinished, as the window lists it after a restart. */
+export type InterruptedOrder_Deserialize = {
+	cardId: string,
+	consumerId: string,
+	productId: string,
+	productName?: string | null,
+	productNameEs?: string | null,
+	stationId: string,
+	stationName?: string | null,
+	/**  `••••` and these 4 digits: never more of the card number. */
+	last4: string,
+	/**  When the teller ordered it (ms since the Unix epoch). */
+	createdAt: number | null,
+	state: OrderState,
+	d1Status?: string | null,
+	/**  D1's reason or the journal's note, when there is one. */
+	reason?: string | null,
+	correlationId: string,
+	operationId?: string | null,
+	verdict: Verdict,
+};
+
+/**  An order the previous run left unfinished, as the window lists it after a restart. */
+export type InterruptedOrder_Serialize = {
+	cardId: string,
+	consumerId: string,
+	productId: string,
+	productName: string | null,
+	productNameEs: string | null,
+	stationId: string,
+	stationName: string | null,
+	/**  `••••` and these 4 digits: never more of the card number. */
+	last4: string,
+	/**  When the teller ordered it (ms since the Unix epoch). */
+	createdAt: number | null,
+	state: OrderState,
+	d1Status: string | null,
+	/**  D1's reason or the journal's note, when there is one. */
+	reason: string | null,
+	correlationId: string,
+	operationId: string | null,
+	verdict: Verdict,
+};
+
 /**
  *  The one error type that crosses IPC, serialized as `{kind, message, ...}`.
  *  Messages are for people: what happened, what to do, and the correlation id.
@@ -293,6 +348,14 @@ export type IpcError_Serialize = {
 	cardId: string | null,
 	/**  For `validation`: every field with a problem. */
 	fields: FieldProblem_Serialize[],
+};
+
+/**
+ *  An order changed: its state, its production status, or the journal took a write it had
+ *  refused. The window asks again about it.
+ */
+export type OrderChanged = {
+	cardId: string,
 };
 
 /**
@@ -534,8 +597,18 @@ export type OrderState =
 "failed" | 
 /**  Final: D1 refused the request (4xx). */
 "rejected" | 
-/**  Final: the order was given up before D1 accepted it. */
-"abandoned";
+/**
+ *  Final: the order was given up before D1 accepted it. Only from [`OrderState::Intent`]:
+ *  nothing of it can have reached D1.
+ */
+"abandoned" | 
+/**
+ *  D1 still had no record of an order that may have been sent, long after it could have
+ *  been processing it: a person must look (the station's output tray) before ordering
+ *  again. NOT final: a late answer (202, or an operation found under its card id) still
+ *  moves it to [`OrderState::Accepted`], and the app keeps asking.
+ */
+"no_record";
 
 /**  Chart data for a period. */
 export type OrderStats = {
@@ -710,6 +783,24 @@ export type TimelineEntry_Serialize = {
 
 /**  Emitted by the UI once the first screen is interactive. */
 export type UiReady = null;
+
+/**  What the teller should make of an order the app was interrupted in. */
+export type Verdict = 
+/**  The card was made: hand it over. */
+"made" | 
+/**  D1 has the order; the station is making the card. Do not order again. */
+"being_made" | 
+/**  D1 refused it or production failed: no card. The teller may order again. */
+"not_made" | 
+/**  Nothing of it reached D1: the teller may order again. */
+"not_received" | 
+/**  It may be at D1; the app is still asking. Do not order again yet. */
+"checking" | 
+/**
+ *  D1 has no record long after it could have: look at the station's output tray before
+ *  ordering again.
+ */
+"needs_person";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -15,8 +15,6 @@ use crate::error::{AdminError, Outcome};
 pub const DATA_DIR_ENV: &str = "ISSUANCE_DESK_DATA_DIR";
 /// The app's identifier: its data directory name under the OS data directory.
 pub const APP_IDENTIFIER: &str = "com.issuancedesk.desk";
-/// The journal's file name in the data directory.
-pub const JOURNAL_FILE: &str = "journal.sqlite3";
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
@@ -37,8 +35,9 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The journal database. Default: the app's, in $ISSUANCE_DESK_DATA_DIR or the OS data
-    /// directory (Linux: ~/.local/share/com.issuancedesk.desk/journal.sqlite3).
+    /// The journal database. Default: the app's journal of the configured D1, in
+    /// $ISSUANCE_DESK_DATA_DIR or the OS data directory (Linux:
+    /// ~/.local/share/com.issuancedesk.desk/journals/<environment>-<issuer>.sqlite3).
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
 }
@@ -49,19 +48,23 @@ pub fn run(command: &JournalCommand, dev: bool) -> Outcome {
     }
 }
 
-/// The app's journal: `$ISSUANCE_DESK_DATA_DIR/journal.sqlite3`, else
-/// `<OS data dir>/com.issuancedesk.desk/journal.sqlite3` (what the app's `app_data_dir` is;
-/// development builds of the app use `com.issuancedesk.desk.dev`).
-pub fn default_journal_path(dev: bool) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir).join(JOURNAL_FILE));
-    }
-    let identifier = if dev {
-        format!("{APP_IDENTIFIER}.dev")
-    } else {
-        APP_IDENTIFIER.to_owned()
+/// The app's journal of the configured D1: `journals/<environment>-<issuer>.sqlite3` in
+/// `$ISSUANCE_DESK_DATA_DIR`, else in `<OS data dir>/com.issuancedesk.desk` (what the app's
+/// `app_data_dir` is; development builds of the app use `com.issuancedesk.desk.dev`).
+pub fn default_journal_path(dev: bool, config: &desk_config::Config) -> Option<PathBuf> {
+    let data_dir = match std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let identifier = if dev {
+                format!("{APP_IDENTIFIER}.dev")
+            } else {
+                APP_IDENTIFIER.to_owned()
+            };
+            dirs::data_dir()?.join(identifier)
+        }
     };
-    dirs::data_dir().map(|d| d.join(identifier).join(JOURNAL_FILE))
+    let identity = order_workflow::setup::journal_identity(config);
+    Some(order_workflow::setup::journal_path(&data_dir, &identity))
 }
 
 /// Parses a date (`YYYY-MM-DD`, midnight UTC; `end` = the next midnight, so the day is
@@ -103,7 +106,7 @@ fn export(args: &ExportArgs, dev: bool) -> Outcome {
     }
     let path = match &args.journal {
         Some(path) => path.clone(),
-        None => default_journal_path(dev).ok_or_else(|| {
+        None => default_journal_path(dev, &super::load_config()?.config).ok_or_else(|| {
             AdminError::Failed(format!(
                 "no data directory: pass --journal or set {DATA_DIR_ENV}"
             ))
