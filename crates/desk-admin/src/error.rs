@@ -56,6 +56,7 @@ impl AdminError {
         match error.kind() {
             K::NoSecretService | K::Locked | K::Platform => AdminError::Keychain(error.to_string()),
             K::NotFound | K::Invalid => AdminError::Failed(error.to_string()),
+            K::Token => AdminError::Keychain(error.to_string()),
         }
     }
 }
