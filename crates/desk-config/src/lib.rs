@@ -20,6 +20,7 @@ mod keys;
 mod lenient;
 mod load;
 mod model;
+pub mod private_fs;
 mod sources;
 mod trust;
 mod validate;

@@ -428,10 +428,12 @@ fn check_url(text: &str) -> Result<(), String> {
                 Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
                 None => false,
             };
-            if loopback {
+            if loopback && crate::dev_hooks::ENABLED {
                 Ok(())
+            } else if loopback {
+                Err("expected https:// (plain http:// to this machine is accepted by development builds only)".into())
             } else {
-                Err("expected https:// (plain http:// is only allowed to this machine: localhost, 127.0.0.1, ::1)".into())
+                Err("expected https:// (plain http:// is only allowed to this machine, localhost, 127.0.0.1, ::1, in development builds)".into())
             }
         }
         other => Err(format!("expected https://, not {other}://")),

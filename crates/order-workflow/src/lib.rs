@@ -7,6 +7,7 @@ pub mod crash;
 mod desk;
 mod draft;
 mod error;
+pub mod key_store;
 pub mod setup;
 pub mod supervisor;
 pub mod training;
