@@ -232,6 +232,15 @@ impl Token {
         public_from_attributes(&attributes)
     }
 
+    /// The fingerprint of the key pair labelled `label` (SHA-256 of its public key).
+    pub fn fingerprint(&self, label: &str) -> Result<PublicFingerprint, SecretsError> {
+        let spki = self
+            .public_key(label)?
+            .public_key_to_der()
+            .map_err(|_| SecretsError::token("the public key on the token cannot be encoded"))?;
+        Ok(PublicFingerprint::of_spki(&spki))
+    }
+
     /// Whether the private key labelled `label` is sensitive and was never extractable (what
     /// this crate creates; a key imported by other tools may not be).
     pub fn is_non_extractable(&self, label: &str) -> Result<bool, SecretsError> {
