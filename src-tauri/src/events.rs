@@ -10,7 +10,6 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct UiReady;
 
-
 pub fn listen(app: &AppHandle, state: AppState) {
     UiReady::listen(app, move |_| {
         let Some(after) = state.mark_ui_ready() else {
