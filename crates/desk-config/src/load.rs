@@ -385,9 +385,7 @@ impl Config {
             .iter()
             .find(|f| f.layer == Layer::Machine && f.read)
             .map(|f| f.path.clone());
-        let machine_idle_bound = machine_read
-            .as_deref()
-            .map(|path| machine_idle_seconds(path));
+        let machine_idle_bound = machine_read.as_deref().map(machine_idle_seconds);
 
         let env = EnvLayer {
             prefix: sources.env_prefix.clone(),
