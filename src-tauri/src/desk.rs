@@ -14,14 +14,8 @@ use tauri_specta::Event;
 use crate::state::AppState;
 use crate::{ErrorKind, IpcError};
 
-/// Overrides the data directory (tests run each app in a fresh one).
-pub const DATA_DIR_VAR: &str = "ISSUANCE_DESK_DATA_DIR";
-/// Fixes the training sandbox's loopback port (the e2e tests drive its control API).
-const SANDBOX_PORT_VAR: &str = "ISSUANCE_DESK_SANDBOX_PORT";
-/// Time per production step in training, in milliseconds (default 3000).
-const TRAINING_STEP_VAR: &str = "ISSUANCE_DESK_TRAINING_STEP_MS";
-/// Debug builds: the first N journal writes of D1's acceptance fail (the e2e fault matrix).
-const FAIL_ACCEPTANCE_WRITES_VAR: &str = "ISSUANCE_DESK_FAIL_ACCEPTANCE_WRITES";
+// Test hooks (data directory, sandbox port, training step) are read through
+// desk_config::dev_hooks: debug builds only.
 
 pub fn start(app: &AppHandle, state: AppState) {
     let app = app.clone();
@@ -84,7 +78,7 @@ fn forward_changes(app: &AppHandle, desk: &OrderDesk) {
 async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {
     let config = state.config()?.clone();
     let data_dir = data_dir(app)?;
-    std::fs::create_dir_all(&data_dir).map_err(|e| {
+    desk_config::private_fs::create_private_dir(&data_dir).map_err(|e| {
         setup_error(format!(
             "The data directory {} cannot be created: {e}",
             data_dir.display()
@@ -98,15 +92,16 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
     .await
     .map_err(|e| setup_error(e.to_string()))??;
     let mut settings = setup::desk_settings(&config);
-    if cfg!(debug_assertions) {
-        settings.failing_acceptance_writes = env_number(FAIL_ACCEPTANCE_WRITES_VAR).unwrap_or(0);
-    }
+    settings.failing_acceptance_writes =
+        desk_config::dev_hooks::failing_acceptance_writes().unwrap_or(0);
 
     let catalog = setup::catalog(&config);
     let desk = if config.environment == desk_config::Environment::Training {
         let options = TrainingOptions {
-            port: env_number(SANDBOX_PORT_VAR).unwrap_or(0),
-            production_step: Duration::from_millis(env_number(TRAINING_STEP_VAR).unwrap_or(3000)),
+            port: desk_config::dev_hooks::sandbox_port().unwrap_or(0),
+            production_step: Duration::from_millis(
+                desk_config::dev_hooks::training_step_ms().unwrap_or(3000),
+            ),
             retry: setup::retry_policy(&config),
         };
         let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
@@ -143,16 +138,12 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
 }
 
 pub fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
-    if let Some(dir) = std::env::var_os(DATA_DIR_VAR) {
-        return Ok(PathBuf::from(dir));
+    if let Some(dir) = desk_config::dev_hooks::data_dir() {
+        return Ok(dir);
     }
     app.path()
         .app_data_dir()
         .map_err(|e| setup_error(format!("The data directory cannot be found: {e}")))
-}
-
-fn env_number<T: std::str::FromStr>(var: &str) -> Option<T> {
-    std::env::var(var).ok().and_then(|v| v.parse().ok())
 }
 
 fn setup_error(message: String) -> IpcError {

@@ -14,8 +14,9 @@ pub fn init(log: Option<&LogConfig>) -> Option<desk_logging::LogGuard> {
     match desk_logging::init(options) {
         Ok(guard) => Some(guard),
         Err(error) => {
-            let filter = EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(desk_logging::default_filter(level)));
+            let filter = desk_config::dev_hooks::rust_log()
+                .and_then(|v| EnvFilter::try_new(v).ok())
+                .unwrap_or_else(|| EnvFilter::new(desk_logging::default_filter(level)));
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)

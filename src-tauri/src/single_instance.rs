@@ -26,16 +26,10 @@ fn focus_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-#[cfg(debug_assertions)]
 fn instance_name(identifier: &str) -> Option<String> {
     use std::hash::{Hash, Hasher};
-    let dir = std::env::var_os(crate::desk::DATA_DIR_VAR)?;
+    let dir = desk_config::dev_hooks::data_dir()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     dir.hash(&mut hasher);
     Some(format!("{identifier}.d{:016x}", hasher.finish()))
-}
-
-#[cfg(not(debug_assertions))]
-fn instance_name(_identifier: &str) -> Option<String> {
-    None
 }

@@ -199,3 +199,126 @@ describe("submission", () => {
     expect(screen.queryByTestId("retry-button")).toBeNull();
   });
 });
+
+describe("order truth", () => {
+  async function submitValidOrder(): Promise<void> {
+    await fillValidOrder();
+    await fireEvent.click(screen.getByTestId("review-button"));
+    await fireEvent.click(await screen.findByTestId("confirm-button"));
+  }
+
+  it("follows an order that was sent but not recorded instead of saying nothing was sent", async () => {
+    const backend = fakeBackend({
+      submitError: fakeError("checking", "The order was sent, but this desk could not record it yet.", {
+        code: "sent_not_recorded",
+        cardId: "card-0001",
+        correlationId: "corr-0001",
+      }),
+      statuses: [{ detailsStatus: "CARD_PROD_DONE", phase: "done", status: "SUCCESSFUL", reason: null }],
+    });
+    renderApp(backend);
+    await submitValidOrder();
+    const result = await screen.findByTestId("result-panel");
+    expect(screen.queryByTestId("error-panel")).toBeNull();
+    await waitFor(() => expect(result.getAttribute("data-phase")).toBe("done"));
+    expect(screen.getByTestId("card-id").textContent).toBe("card-0001");
+  });
+
+  it("says D1 has not seen an order yet and offers the same order again, never a new one", async () => {
+    const backend = fakeBackend({
+      outcome: "unknown",
+      statuses: [fakeError("rejected", "D1 has no order for this card.", { code: "not_found", cardId: "card-0001" })],
+    });
+    renderApp(backend);
+    await submitValidOrder();
+    expect((await screen.findByTestId("not-seen-yet")).textContent).toContain("has not seen this order yet");
+    expect(screen.queryByText(/no card was made/i)).toBeNull();
+    await fireEvent.click(screen.getByTestId("resend-button"));
+    await waitFor(() => expect(backend.resent).toEqual(["card-0001"]));
+    expect(backend.submitted).toHaveLength(1);
+  });
+
+  it("asks a person to check the station's tray when D1 has no record after the grace period", async () => {
+    renderApp(
+      fakeBackend({
+        outcome: "unknown",
+        statuses: [fakeError("checking", "D1 has no record of this order 10 minutes after it was sent.", { code: "no_record", cardId: "card-0001" })],
+      }),
+    );
+    await submitValidOrder();
+    expect((await screen.findByTestId("no-record")).textContent).toContain("output tray");
+    expect(screen.getByTestId("result-title").textContent).toContain("Checking whether D1 received the order");
+  });
+
+  it("lists the orders the last run left unfinished and updates each as D1 answers", async () => {
+    const interrupted = (verdict: "checking" | "made" | "not_received", cardId: string, consumerId: string) => ({
+      cardId,
+      consumerId,
+      productId: "DEMO_DEBIT",
+      productName: "Visa Debit (demo)",
+      productNameEs: "Visa Débito (demo)",
+      stationId: "BRANCH-PS-01",
+      stationName: "Counter 1 printer",
+      last4: "5556",
+      createdAt: Date.UTC(2026, 10, 30, 9, 15),
+      state: verdict === "made" ? ("done" as const) : verdict === "checking" ? ("sending" as const) : ("abandoned" as const),
+      d1Status: null,
+      reason: null,
+      correlationId: "corr",
+      operationId: null,
+      verdict,
+    });
+    const backend = fakeBackend({
+      interrupted: [interrupted("checking", "card-a", "CUST-A"), interrupted("not_received", "card-b", "CUST-B")],
+    });
+    renderApp(backend);
+    const rows = await screen.findAllByTestId("interrupted-order");
+    expect(rows.map((r) => r.getAttribute("data-verdict"))).toEqual(["checking", "not_received"]);
+    expect(rows[0]?.textContent).toContain("CUST-A");
+    expect(rows[0]?.textContent).toContain("•••• 5556");
+    expect(rows[0]?.textContent).toContain("do not order again yet");
+    expect(within(rows[0] as HTMLElement).queryByTestId("interrupted-dismiss")).toBeNull();
+    expect(rows[1]?.textContent).toContain("you may order again");
+
+    // D1 answers: the first one was made.
+    backend.script.interrupted = [interrupted("made", "card-a", "CUST-A"), interrupted("not_received", "card-b", "CUST-B")];
+    backend.emitOrderChanged("card-a");
+    await waitFor(() => expect(screen.getAllByTestId("interrupted-order")[0]?.getAttribute("data-verdict")).toBe("made"));
+    expect(screen.getAllByTestId("interrupted-order")[0]?.textContent).toContain("Hand it to the customer.");
+    for (const button of screen.getAllByTestId("interrupted-dismiss")) await fireEvent.click(button);
+    await waitFor(() => expect(screen.queryByTestId("interrupted-orders")).toBeNull());
+    expect(screen.getByTestId("order-form")).toBeTruthy();
+  });
+
+  it("tells the interrupted orders in Spanish too", async () => {
+    renderApp(
+      fakeBackend({
+        interrupted: [
+          {
+            cardId: "card-a",
+            consumerId: "CUST-A",
+            productId: "DEMO_DEBIT",
+            productName: "Visa Debit (demo)",
+            productNameEs: "Visa Débito (demo)",
+            stationId: "BRANCH-PS-01",
+            stationName: "Counter 1 printer",
+            last4: "5556",
+            createdAt: Date.UTC(2026, 10, 30, 9, 15),
+            state: "no_record",
+            d1Status: null,
+            reason: null,
+            correlationId: "corr",
+            operationId: null,
+            verdict: "needs_person",
+          },
+        ],
+      }),
+    );
+    await screen.findByTestId("interrupted-orders");
+    await fireEvent.change(screen.getByTestId("language-select"), { target: { value: "es" } });
+    const row = await screen.findByTestId("interrupted-order");
+    await waitFor(() => expect(row.textContent).toContain("D1 no tiene constancia"));
+    expect(row.textContent).toContain("Visa Débito (demo)");
+    expect(row.textContent).toContain("bandeja de salida");
+  });
+});

@@ -17,28 +17,7 @@ use crate::auth::{AccessToken, MAX_ASSERTION_LIFETIME, SigningKey, sign_assertio
 use crate::error::{D1Error, Endpoint};
 use crate::ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId};
 use crate::order::PreparedOrder;
-
-/// The mTLS client identity: PEM text holding the certificate (chain) and its private key.
-/// Wiped on drop; `Debug` prints `<redacted>`.
-#[derive(Clone)]
-pub struct ClientIdentity(Zeroizing<String>);
-
-impl ClientIdentity {
-    /// From the certificate PEM and the private-key PEM.
-    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Self {
-        Self(Zeroizing::new(format!(
-            "{}\n{}\n",
-            cert_pem.trim_end(),
-            key_pem.trim_end()
-        )))
-    }
-}
-
-impl fmt::Debug for ClientIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientIdentity(<redacted>)")
-    }
-}
+use crate::tls::ClientIdentity;
 
 /// Exponential backoff with jitter for requests that certainly did not reach D1 (connect
 /// failures, connect timeouts) and for 503, bounded only by a time budget: attempts go on until
@@ -129,8 +108,9 @@ pub struct D1Config {
     pub extra_ca_pem: Option<String>,
     /// Trust only `extra_ca_pem`, not the platform roots (test peers, private gateways).
     pub trust_only_extra_ca: bool,
-    /// Allow `http://` base URLs, and only on a loopback host (the in-process training
-    /// sandbox). Never for staging or production.
+    /// Allow `http://` base URLs, and only on a loopback host (tests and development builds
+    /// against a local sandbox). Never for staging or production; the desk sets it only in
+    /// development builds.
     pub allow_plain_http_loopback: bool,
     pub connect_timeout: Duration,
     /// Longest wait for any read from the server.
@@ -139,7 +119,8 @@ pub struct D1Config {
     pub request_timeout: Duration,
     /// `exp - iat` of the assertion; at most 15 minutes (default 5).
     pub assertion_lifetime: Duration,
-    /// Optional `aud` claim of the assertion.
+    /// Optional `aud` claim of the assertion. D1 marks `aud` optional and publishes no value
+    /// for it (REFERENCE.md §1.3), so there is no default.
     pub assertion_audience: Option<String>,
     /// Refresh the token this long before it expires (at most half its lifetime).
     pub token_refresh_margin: Duration,
@@ -451,36 +432,20 @@ enum RetryCause {
 }
 
 impl D1Client {
-    /// Builds the HTTP client (rustls; mTLS identity and extra CA when configured).
+    /// Builds the HTTP client: rustls (mTLS identity and extra CA when configured), HTTPS only
+    /// (plain `http://` only to a loopback host when the configuration allows it), and no
+    /// redirect is ever followed — a 3xx is an answer like any other, so the assertion, the
+    /// token and the JWE body are never re-sent to another URL.
     pub fn new(config: D1Config, signing_key: SigningKey) -> Result<D1Client, D1Error> {
         config.check()?;
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("IssuanceDesk/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .https_only(!config.allow_plain_http_loopback);
-        if let Some(pem) = &config.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|_| D1Error::config("extraCaPem", "is not a PEM certificate bundle"))?;
-            if certs.is_empty() {
-                return Err(D1Error::config("extraCaPem", "holds no certificate"));
-            }
-            builder = if config.trust_only_extra_ca {
-                builder.tls_certs_only(certs)
-            } else {
-                builder.tls_certs_merge(certs)
-            };
-        }
-        if let Some(identity) = &config.client_identity {
-            let identity = reqwest::Identity::from_pem(identity.0.as_bytes()).map_err(|_| {
-                D1Error::config(
-                    "clientIdentity",
-                    "is not a PEM certificate with its private key",
-                )
-            })?;
-            builder = builder.identity(identity);
-        }
+        let builder = crate::tls::configure(builder, &config)?;
         let http = builder.build().map_err(|_| {
             D1Error::config(
                 "tls",

@@ -49,16 +49,17 @@ mod ids;
 mod jwe;
 mod model;
 mod order;
+mod tls;
 mod validate;
 
-pub use auth::{AccessToken, MAX_ASSERTION_LIFETIME, SigningKey};
+pub use auth::{AccessToken, Es256Signer, MAX_ASSERTION_LIFETIME, SignerFailure, SigningKey};
 pub use card::{
     BinRange, CardData, CardDataInput, ExpFormat, ProductRules, TrackDataInput, luhn_valid,
     mask_pan_last4,
 };
 pub use client::{
-    ClientIdentity, D1Client, D1Config, DetailsStatus, OperationDetails, OperationStatus,
-    OrderOutcome, ProductionOperation, RetryPolicy, UnknownReason,
+    D1Client, D1Config, DetailsStatus, OperationDetails, OperationStatus, OrderOutcome,
+    ProductionOperation, RetryPolicy, UnknownReason,
 };
 pub use error::{D1Error, D1ErrorReport, Endpoint};
 pub use ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds};
@@ -67,6 +68,10 @@ pub use model::{
     CardCarrierConfig, CardDesign, CardRequestInstant, InstantChannel, PaymentApplication, Services,
 };
 pub use order::PreparedOrder;
+/// The rustls crate this client is built with (its `sign::SigningKey` is what an external mTLS
+/// key implements).
+pub use rustls;
+pub use tls::ClientIdentity;
 pub use validate::{FieldError, FieldErrorCode, patterns, validate_request};
 
 /// Entry points for the benchmarks only; not part of the supported API.

@@ -9,7 +9,7 @@ Exit codes:
   1  a check failed, or the command could not do its work (a file cannot be read, a key is refused, D1 has no such card)
   2  usage error (unknown command or option, a missing or malformed argument)
   3  the configuration is invalid (every problem is listed with its key)
-  4  the OS keychain is unavailable or locked
+  4  the OS keychain (or the PKCS#11 token) is unavailable, locked or refused the PIN
   5  D1 is unreachable or refused the connection check (TLS, 401/403, timeouts)";
 
 /// Why a command failed. The message is for people and never holds secret material or card data.
@@ -56,6 +56,7 @@ impl AdminError {
         match error.kind() {
             K::NoSecretService | K::Locked | K::Platform => AdminError::Keychain(error.to_string()),
             K::NotFound | K::Invalid => AdminError::Failed(error.to_string()),
+            K::Token => AdminError::Keychain(error.to_string()),
         }
     }
 }

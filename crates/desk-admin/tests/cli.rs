@@ -578,3 +578,60 @@ fn journal_export_writes_masked_csv_and_never_the_canary() {
     env.run(&["journal", "export", "--since", "yesterday"])
         .expect(2);
 }
+
+#[test]
+fn journal_export_creates_a_new_private_file_and_refuses_existing_files_and_links() {
+    let mut env = Env::new();
+    let data = env.path("data");
+    let journal = data.join("journals/training-TRAINING01.sqlite3");
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    journal_with_canary(&journal);
+    env.set("ISSUANCE_DESK_DATA_DIR", data.display().to_string());
+    let export = |out: &Path| {
+        env.run(&[
+            "journal",
+            "export",
+            "--since",
+            "2000-01-01",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+
+    let out = env.path("new.csv");
+    export(&out).expect(0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the export is readable by its owner only");
+    }
+
+    // An existing file is refused and left as it was.
+    let existing = env.path("existing.csv");
+    std::fs::write(&existing, "keep me").unwrap();
+    let run = export(&existing);
+    run.expect(1);
+    assert!(run.stderr().contains("already exists"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+
+    // A symbolic link is refused, whether it points to a file or nowhere.
+    #[cfg(unix)]
+    {
+        let target = env.path("victim.txt");
+        std::fs::write(&target, "victim").unwrap();
+        let link = env.path("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let run = export(&link);
+        run.expect(1);
+        assert!(run.stderr().contains("symbolic link"), "{}", run.stderr());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "victim");
+        let dangling = env.path("dangling.csv");
+        std::os::unix::fs::symlink(env.path("not-yet.csv"), &dangling).unwrap();
+        export(&dangling).expect(1);
+        assert!(
+            !env.path("not-yet.csv").exists(),
+            "nothing created through the link"
+        );
+    }
+}

@@ -15,7 +15,7 @@ fn load(c: &mut Criterion) {
     }
     let sources = ConfigSources::defaults_only()
         .with_machine_file(&path)
-        .with_env("ISSUANCE_DESK__LOG__LEVEL", "debug");
+        .with_env("ISSUANCE_DESK__UI__LANGUAGE", "es");
     c.bench_function("load example machine file + env", |b| {
         b.iter(|| Config::load(&sources).is_ok())
     });

@@ -14,19 +14,24 @@
 //! The configuration only holds public material; secrets live in the OS keychain
 //! (`desk-secrets`).
 
+pub mod dev_hooks;
 mod error;
+mod keys;
 mod lenient;
 mod load;
 mod model;
+pub mod private_fs;
 mod sources;
+mod trust;
 mod validate;
 
 pub use error::{ConfigError, Problem};
+pub use keys::{MAX_KEY_LABEL, MAX_TOKEN_LABEL};
 pub use load::{FileReport, LoadedConfig};
 pub use model::*;
 pub use sources::{
-    ConfigFile, ConfigSources, ENV_PREFIX, Layer, MACHINE_CONFIG_ENV, USER_CONFIG_ENV,
-    default_machine_config_path, default_user_config_path,
+    ConfigFile, ConfigSources, ENV_PREFIX, Layer, MACHINE_CONFIG_ENV, MachineFileOwner,
+    USER_CONFIG_ENV, default_machine_config_path, default_user_config_path,
 };
 pub use validate::TRAINING_ISSUER_ID;
 

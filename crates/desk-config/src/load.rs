@@ -6,13 +6,14 @@ use figment::error::Kind;
 use figment::providers::{Format, Toml};
 use figment::value::Value;
 use figment::{Figment, Metadata, Profile, Provider, Source};
+use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Problem};
 use crate::model::{
-    Config, D1Config, Environment, JournalConfig, LogConfig, Product, RetryConfig, Services,
-    Station, Supervisors, UiConfig,
+    Config, D1Config, Environment, JournalConfig, KeysConfig, LogConfig, Product, RetryConfig,
+    Services, Station, Supervisors, UiConfig,
 };
 use crate::sources::{ConfigSources, DEFAULTS_NAME, DefaultsLayer, ENV_NAME, EnvLayer, Layer};
 use crate::validate;
@@ -50,6 +51,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "retry",
     "journal",
     "log",
+    "keys",
 ];
 
 /// Sections as deserialized; `None` (or a missing list element) when it could not be read, in
@@ -68,6 +70,12 @@ pub(crate) struct Draft {
     pub retry: Option<RetryConfig>,
     pub journal: Option<JournalConfig>,
     pub log: Option<LogConfig>,
+    pub keys: Option<KeysConfig>,
+    /// The machine-wide file, when one was read: its settings cannot be overridden.
+    pub machine_file: Option<PathBuf>,
+    /// `ui.idle_clear_seconds` as the machine file (or the defaults under it) sets it: the
+    /// upper bound for a per-user file or a variable. `None` when no machine file was read.
+    pub machine_idle_bound: Option<u32>,
 }
 
 /// Collects problems and knows where each merged value came from.
@@ -167,10 +175,13 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    /// The list of leaf keys under `key` (used for `supervisors`).
+    /// The leaf keys under `key` (empty tables and lists included), for the machine-only rules.
     pub fn leaves(&self, key: &str) -> Vec<String> {
         fn walk(value: &Value, prefix: String, out: &mut Vec<String>) {
             match value {
+                // An emptied table or list is a setting too (it replaces the lower layer's).
+                Value::Dict(_, dict) if dict.is_empty() => out.push(prefix),
+                Value::Array(_, items) if items.is_empty() => out.push(prefix),
                 Value::Dict(_, dict) => {
                     for (k, v) in dict {
                         walk(v, format!("{prefix}.{k}"), out);
@@ -316,6 +327,19 @@ impl Config {
         for (layer, file) in layers {
             let Some(file) = file else { continue };
             let path = &file.path;
+            if layer == Layer::Machine
+                && path.is_file()
+                && let Some(message) =
+                    crate::trust::machine_file_problem(path, sources.machine_file_owner)
+            {
+                problems.push(Problem {
+                    key: String::new(),
+                    value: None,
+                    source: Some(path.display().to_string()),
+                    message,
+                });
+                continue;
+            }
             if path.is_file() {
                 let provider = Toml::file_exact(path);
                 match provider.data() {
@@ -357,6 +381,12 @@ impl Config {
             }
         }
 
+        let machine_read = files
+            .iter()
+            .find(|f| f.layer == Layer::Machine && f.read)
+            .map(|f| f.path.clone());
+        let machine_idle_bound = machine_read.as_deref().map(machine_idle_seconds);
+
         let env = EnvLayer {
             prefix: sources.env_prefix.clone(),
             vars: sources.env_vars.clone(),
@@ -387,7 +417,9 @@ impl Config {
             problems: Vec::new(),
         };
 
-        let draft = read_draft(&mut reporter, &root);
+        let mut draft = read_draft(&mut reporter, &root);
+        draft.machine_file = machine_read;
+        draft.machine_idle_bound = machine_idle_bound;
         let config = validate::validate(&mut reporter, draft);
         match config {
             Some(config) if reporter.problems.is_empty() => Ok(LoadedConfig {
@@ -434,7 +466,22 @@ fn read_draft(reporter: &mut Reporter<'_>, root: &Value) -> Draft {
         retry: section(reporter, dict.get("retry"), "retry"),
         journal: section(reporter, dict.get("journal"), "journal"),
         log: section(reporter, dict.get("log"), "log"),
+        keys: section(reporter, dict.get("keys"), "keys"),
+        machine_file: None,
+        machine_idle_bound: None,
     }
+}
+
+/// `ui.idle_clear_seconds` from the defaults and the machine file alone (the default when the
+/// file does not set it or sets something unreadable, which is reported elsewhere).
+fn machine_idle_seconds(machine: &Path) -> u32 {
+    Figment::from(DefaultsLayer)
+        .merge(Toml::file_exact(machine))
+        .find_value("ui")
+        .ok()
+        .and_then(|ui| UiConfig::deserialize(&ui).ok())
+        .map(|ui| ui.idle_clear_seconds)
+        .unwrap_or_else(|| UiConfig::default().idle_clear_seconds)
 }
 
 fn section<T: DeserializeOwned + Default>(

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lenient;
 
+pub use crate::keys::{KeyStore, KeysConfig};
+
 /// D1's published base URLs (REFERENCE.md §1.2 and §2).
 pub const STAGING_AUTH_BASE_URL: &str = "https://api.d1-stg.thalescloud.io/authz/v1";
 /// D1 staging banking base URL.
@@ -75,6 +77,8 @@ pub struct Config {
     pub journal: JournalConfig,
     /// Logging settings.
     pub log: LogConfig,
+    /// Where the private keys live: the OS keychain (default) or a PKCS#11 token.
+    pub keys: KeysConfig,
 }
 
 /// The base URLs the D1 client must use.
@@ -165,6 +169,7 @@ impl Config {
             retry: RetryConfig::default(),
             journal: JournalConfig::default(),
             log: LogConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 
@@ -262,6 +267,9 @@ pub struct D1Config {
     /// Lifetime of the JWT assertion, in seconds (D1 allows at most 15 minutes).
     #[serde(deserialize_with = "lenient::u32")]
     pub assertion_lifetime_seconds: u32,
+    /// The assertion's `aud` claim; not sent when absent. D1 marks `aud` optional and does not
+    /// document its value (REFERENCE.md §1.3), so there is no default.
+    pub assertion_audience: Option<String>,
     /// Network timeouts.
     pub timeouts: Timeouts,
 }
@@ -277,6 +285,7 @@ impl Default for D1Config {
             signing_kid: None,
             use_mtls: false,
             assertion_lifetime_seconds: 300,
+            assertion_audience: None,
             timeouts: Timeouts::default(),
         }
     }
@@ -633,11 +642,33 @@ impl LogLevel {
 }
 
 /// `[log]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `error` | `warn` | `info` | `debug` | `trace`.
     pub level: LogLevel,
     /// Absolute directory for log files (default: the OS log directory, chosen by the app).
     pub directory: Option<PathBuf>,
+    /// Days of daily log files kept on this PC (1–3650, default 14). The bank's central store
+    /// (`journald` → SIEM) keeps them as long as its policy says.
+    #[serde(deserialize_with = "lenient::u32")]
+    pub keep_days: u32,
+    /// Also send every log event to the system journal (systemd-journald, Linux only), from
+    /// where the bank's log shipper forwards it to the SIEM.
+    #[serde(deserialize_with = "lenient::bool")]
+    pub journald: bool,
+}
+
+/// Daily log files kept by default.
+pub const DEFAULT_LOG_KEEP_DAYS: u32 = 14;
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: LogLevel::default(),
+            directory: None,
+            keep_days: DEFAULT_LOG_KEEP_DAYS,
+            journald: false,
+        }
+    }
 }

@@ -8,9 +8,11 @@ use figment::{Error, Metadata, Profile, Provider};
 use crate::model::Config;
 
 /// Environment variable that replaces the machine-wide file path (empty: no machine file).
-pub const MACHINE_CONFIG_ENV: &str = "ISSUANCE_DESK_MACHINE_CONFIG";
+/// Debug builds only ([`crate::dev_hooks`]).
+pub const MACHINE_CONFIG_ENV: &str = crate::dev_hooks::MACHINE_CONFIG;
 /// Environment variable that replaces the per-user file path (empty: no user file).
-pub const USER_CONFIG_ENV: &str = "ISSUANCE_DESK_USER_CONFIG";
+/// Debug builds only ([`crate::dev_hooks`]).
+pub const USER_CONFIG_ENV: &str = crate::dev_hooks::USER_CONFIG;
 /// Prefix of the environment variables that set keys: `ISSUANCE_DESK__SECTION__KEY`.
 pub const ENV_PREFIX: &str = "ISSUANCE_DESK__";
 
@@ -77,6 +79,17 @@ impl ConfigFile {
     }
 }
 
+/// Who must own the machine-wide file (Unix; the check is skipped on other systems).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MachineFileOwner {
+    /// root (uid 0): what the app and the CLI require of the documented path.
+    Root,
+    /// This user id (tests that cannot create root-owned files).
+    Uid(u32),
+    /// Anyone: the debug-only path override, which already trusts whoever set the variable.
+    Anyone,
+}
+
 /// The inputs of [`crate::Config::load`]. Tests build one by hand; the app uses
 /// [`ConfigSources::from_process`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +103,9 @@ pub struct ConfigSources {
     pub env_vars: Vec<(String, String)>,
     /// Normally [`ENV_PREFIX`].
     pub env_prefix: String,
+    /// Who must own the machine-wide file. Whatever this says, a machine file that group or
+    /// others may write is refused (Unix).
+    pub machine_file_owner: MachineFileOwner,
 }
 
 impl Default for ConfigSources {
@@ -100,6 +116,7 @@ impl Default for ConfigSources {
             user_file: None,
             env_vars: Vec::new(),
             env_prefix: ENV_PREFIX.to_string(),
+            machine_file_owner: MachineFileOwner::Root,
         }
     }
 }
@@ -110,9 +127,9 @@ impl ConfigSources {
         Self::default()
     }
 
-    /// What the app and the CLI use: the documented OS paths, replaced by
-    /// `ISSUANCE_DESK_MACHINE_CONFIG` / `ISSUANCE_DESK_USER_CONFIG` when set (an empty value
-    /// means "no such file"; a path given this way must exist), plus the process environment.
+    /// What the app and the CLI use: the documented OS paths, plus the process environment.
+    /// Debug builds only: `ISSUANCE_DESK_MACHINE_CONFIG` / `ISSUANCE_DESK_USER_CONFIG` replace
+    /// the paths (an empty value means "no such file"; a path given this way must exist).
     pub fn from_process() -> Self {
         let vars: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -121,11 +138,16 @@ impl ConfigSources {
     }
 
     /// Like [`ConfigSources::from_process`], with an explicit list of environment variables.
+    /// The path overrides in `vars` are honoured in debug builds only.
     pub fn from_vars(vars: Vec<(String, String)>) -> Self {
-        let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let lookup = |name: &str| crate::dev_hooks::lookup(&vars, name);
+        let mut machine_file_owner = MachineFileOwner::Root;
         let machine_file = match lookup(MACHINE_CONFIG_ENV) {
             Some(p) if p.is_empty() => None,
-            Some(p) => Some(ConfigFile::required(p)),
+            Some(p) => {
+                machine_file_owner = MachineFileOwner::Anyone;
+                Some(ConfigFile::required(p))
+            }
             None => Some(ConfigFile::optional(default_machine_config_path())),
         };
         let user_file = match lookup(USER_CONFIG_ENV) {
@@ -138,7 +160,14 @@ impl ConfigSources {
             user_file,
             env_vars: vars,
             env_prefix: ENV_PREFIX.to_string(),
+            machine_file_owner,
         }
+    }
+
+    /// Set who must own the machine-wide file (tests that cannot create root-owned files).
+    pub fn with_machine_file_owner(mut self, owner: MachineFileOwner) -> Self {
+        self.machine_file_owner = owner;
+        self
     }
 
     /// Set the machine-wide file (must exist).

@@ -83,6 +83,7 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
             "supervisors.users".to_string(),
             "supervisors.groups".to_string(),
         ]);
+        keys.sort();
         keys.dedup();
         for leaf in keys {
             if !r.is_machine_or_default(&leaf) {
@@ -94,6 +95,9 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
             }
         }
     }
+    if let Some(machine) = &draft.machine_file {
+        check_machine_only(r, machine, draft.ui.as_ref(), draft.machine_idle_bound);
+    }
     if let Some(ui) = &draft.ui
         && !(15..=3600).contains(&ui.idle_clear_seconds)
     {
@@ -102,6 +106,9 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
             Some(ui.idle_clear_seconds.to_string()),
             "expected 15 to 3600 seconds",
         );
+    }
+    if let (Some(keys), Some(d1)) = (&draft.keys, &draft.d1) {
+        crate::keys::check_keys(r, env, keys, d1.use_mtls);
     }
     if let Some(retry) = &draft.retry {
         if retry.budget_seconds > 300 {
@@ -135,15 +142,8 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
             "expected 30 to 3650 days",
         );
     }
-    if let Some(log) = &draft.log
-        && let Some(dir) = &log.directory
-        && !dir.is_absolute()
-    {
-        r.report(
-            "log.directory",
-            Some(format!("{:?}", dir.display().to_string())),
-            "expected an absolute directory path",
-        );
+    if let Some(log) = &draft.log {
+        check_log(r, log);
     }
 
     let mut d1 = draft.d1?;
@@ -176,7 +176,77 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         retry: draft.retry?,
         journal: draft.journal?,
         log: draft.log?,
+        keys: draft.keys?,
     })
+}
+
+/// Sections that belong to the machine once a machine-wide file exists (`supervisors` always
+/// does: it is checked on its own). `ledger` is listed so that section is covered when present.
+pub(crate) const MACHINE_ONLY: &[&str] = &["environment", "d1", "ledger", "journal", "log", "keys"];
+
+/// With a machine-wide file, the machine-only sections and the upper bound of the idle time
+/// come from it (or the defaults) alone: a per-user file or an environment variable that sets
+/// them is a problem naming the key and where it came from.
+fn check_machine_only(
+    r: &mut Reporter<'_>,
+    machine: &std::path::Path,
+    ui: Option<&crate::model::UiConfig>,
+    idle_bound: Option<u32>,
+) {
+    let mut leaves: Vec<String> = MACHINE_ONLY.iter().flat_map(|k| r.leaves(k)).collect();
+    leaves.sort();
+    leaves.dedup();
+    for leaf in leaves {
+        if !r.is_machine_or_default(&leaf) {
+            r.report(
+                &leaf,
+                None,
+                format!(
+                    "this setting belongs to the machine: with a machine-wide file ({}) it can only be set there, not in a per-user file or an environment variable",
+                    machine.display()
+                ),
+            );
+        }
+    }
+    if let (Some(ui), Some(bound)) = (ui, idle_bound)
+        && ui.idle_clear_seconds > bound
+        && !r.is_machine_or_default("ui.idle_clear_seconds")
+    {
+        r.report(
+            "ui.idle_clear_seconds",
+            Some(ui.idle_clear_seconds.to_string()),
+            format!(
+                "at most {bound} seconds here: the machine-wide file ({}) sets the upper bound; a shorter time is allowed",
+                machine.display()
+            ),
+        );
+    }
+}
+
+fn check_log(r: &mut Reporter<'_>, log: &crate::model::LogConfig) {
+    if let Some(dir) = &log.directory
+        && !dir.is_absolute()
+    {
+        r.report(
+            "log.directory",
+            Some(format!("{:?}", dir.display().to_string())),
+            "expected an absolute directory path",
+        );
+    }
+    if !(1..=3650).contains(&log.keep_days) {
+        r.report(
+            "log.keep_days",
+            Some(log.keep_days.to_string()),
+            "expected 1 to 3650 days of daily log files",
+        );
+    }
+    if log.journald && !cfg!(target_os = "linux") {
+        r.report(
+            "log.journald",
+            Some("true".into()),
+            "the system journal (systemd-journald) exists on Linux only",
+        );
+    }
 }
 
 fn check_d1(r: &mut Reporter<'_>, env: Environment, d1: &D1Config) {
@@ -280,6 +350,15 @@ fn check_d1(r: &mut Reporter<'_>, env: Environment, d1: &D1Config) {
             }
         }
     }
+    if let Some(aud) = &d1.assertion_audience
+        && (aud.is_empty() || aud.len() > 256 || aud.chars().any(|c| c.is_control() || c == ' '))
+    {
+        r.report(
+            "d1.assertion_audience",
+            q(aud),
+            "expected 1 to 256 printable characters without spaces (the aud claim D1 expects, e.g. its token URL)",
+        );
+    }
     if !(30..=900).contains(&d1.assertion_lifetime_seconds) {
         r.report(
             "d1.assertion_lifetime_seconds",
@@ -356,10 +435,12 @@ fn check_url(text: &str) -> Result<(), String> {
                 Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
                 None => false,
             };
-            if loopback {
+            if loopback && crate::dev_hooks::ENABLED {
                 Ok(())
+            } else if loopback {
+                Err("expected https:// (plain http:// to this machine is accepted by development builds only)".into())
             } else {
-                Err("expected https:// (plain http:// is only allowed to this machine: localhost, 127.0.0.1, ::1)".into())
+                Err("expected https:// (plain http:// is only allowed to this machine, localhost, 127.0.0.1, ::1, in development builds)".into())
             }
         }
         other => Err(format!("expected https://, not {other}://")),

@@ -40,29 +40,32 @@ fn no_configuration_means_training_defaults() {
 
 #[test]
 fn env_beats_user_beats_machine_beats_defaults() {
+    // Only the keys a user may set once a machine file exists: ui, retry, products, stations.
     let f = Files::new();
     let machine = f.write(
         "machine.toml",
-        "[ui]\nidle_clear_seconds = 200\n[log]\nlevel = \"warn\"\n[journal]\nretention_days = 100\n",
+        "[ui]\nidle_clear_seconds = 300\nlanguage = \"en\"\n[retry]\nbase_delay_ms = 500\n[journal]\nretention_days = 100\n",
     );
     let user = f.write(
         "user.toml",
-        "[ui]\nidle_clear_seconds = 300\n[log]\nlevel = \"debug\"\n",
+        "[ui]\nidle_clear_seconds = 200\nlanguage = \"es\"\n",
     );
-    let base = ConfigSources::defaults_only()
-        .with_machine_file(&machine)
-        .with_user_file(&user);
+    let base = sources().with_machine_file(&machine).with_user_file(&user);
 
     let with_env = base
         .clone()
-        .with_env("ISSUANCE_DESK__UI__IDLE_CLEAR_SECONDS", "400")
+        .with_env("ISSUANCE_DESK__UI__IDLE_CLEAR_SECONDS", "100")
         .with_env("UNRELATED", "x");
     let loaded = ok(Config::load(&with_env));
-    assert_eq!(loaded.config.ui.idle_clear_seconds, 400, "env wins");
+    assert_eq!(loaded.config.ui.idle_clear_seconds, 100, "env wins");
     assert_eq!(
-        loaded.config.log.level,
-        LogLevel::Debug,
+        loaded.config.ui.language,
+        Language::Es,
         "user beats machine"
+    );
+    assert_eq!(
+        loaded.config.retry.base_delay_ms, 500,
+        "machine beats defaults"
     );
     assert_eq!(
         loaded.config.journal.retention_days, 100,
@@ -88,15 +91,24 @@ fn env_beats_user_beats_machine_beats_defaults() {
 
     let loaded = ok(Config::load(&base));
     assert_eq!(
-        loaded.config.ui.idle_clear_seconds, 300,
+        loaded.config.ui.idle_clear_seconds, 200,
         "user beats machine"
     );
 
-    let machine_only = ConfigSources::defaults_only().with_machine_file(&machine);
+    let machine_only = sources().with_machine_file(&machine);
     assert_eq!(
         ok(Config::load(&machine_only)).config.ui.idle_clear_seconds,
-        200
+        300
     );
+
+    // Without a machine file, the user file may set what the machine would own.
+    let user = f.write(
+        "user2.toml",
+        "[log]\nlevel = \"debug\"\n[journal]\nretention_days = 90\n",
+    );
+    let c = ok(Config::load(&sources().with_user_file(&user))).config;
+    assert_eq!(c.log.level, LogLevel::Debug);
+    assert_eq!(c.journal.retention_days, 90);
 }
 
 #[test]
@@ -207,8 +219,7 @@ fn a_missing_optional_file_is_reported_as_not_read() {
 fn a_missing_required_file_is_an_error() {
     let f = Files::new();
     let missing = f.dir.path().join("absent.toml");
-    let err =
-        Config::load(&ConfigSources::defaults_only().with_machine_file(&missing)).unwrap_err();
+    let err = Config::load(&sources().with_machine_file(&missing)).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("absent.toml") && text.contains("does not exist"),
@@ -233,10 +244,7 @@ fn a_toml_syntax_error_names_the_file_and_line() {
 fn the_example_file_is_valid_and_complete() {
     let f = Files::new();
     let path = f.write("example.toml", EXAMPLE_CONFIG);
-    let c = ok(Config::load(
-        &ConfigSources::defaults_only().with_machine_file(&path),
-    ))
-    .config;
+    let c = ok(Config::load(&sources().with_machine_file(&path))).config;
     assert_eq!(c.environment, Environment::Production);
     assert_eq!(
         c.d1.encryption_key.as_ref().unwrap().kid(),

@@ -615,11 +615,11 @@ fn the_encryption_key_may_be_a_json_string() {
     let key = c.d1.encryption_key.unwrap();
     assert_eq!(key.kid(), Some("k-json"));
     assert_eq!(key.to_json_value()["crv"], "P-256");
-    // And from an environment variable.
+    // And from an environment variable (no machine file: with one, the key is the machine's).
     let f = Files::new();
-    let path = f.write("m.toml", &production(""));
-    let sources = ConfigSources::defaults_only()
-        .with_machine_file(path)
+    let path = f.write("u.toml", &production(""));
+    let sources = sources()
+        .with_user_file(path)
         .with_env("ISSUANCE_DESK__D1__ENCRYPTION_KEY", json.trim_matches('\''));
     let c = ok(Config::load(&sources)).config;
     assert_eq!(c.d1.encryption_key.unwrap().kid(), Some("k-json"));
@@ -818,29 +818,26 @@ fn supervisors_come_from_the_machine_file_only() {
         "m.toml",
         &production("[supervisors]\nusers = [\"boss\"]\ngroups = [\"sup\"]\n"),
     );
-    let sources = ConfigSources::defaults_only().with_machine_file(&machine);
-    let c = ok(Config::load(&sources)).config;
+    let machine_sources = sources().with_machine_file(&machine);
+    let c = ok(Config::load(&machine_sources)).config;
     assert!(c.is_supervisor("boss", &[]));
     assert!(c.is_supervisor("teller2", &["staff", "sup"]));
     assert!(!c.is_supervisor("teller1", &["staff"]));
     // Training with a configured list: the list applies.
     let training = f.write("t.toml", "[supervisors]\nusers = [\"boss\"]\n");
-    let c = ok(Config::load(
-        &ConfigSources::defaults_only().with_machine_file(&training),
-    ))
-    .config;
+    let c = ok(Config::load(&sources().with_machine_file(&training))).config;
     assert!(!c.is_supervisor("teller1", &[]));
 
     let user = f.write("u.toml", "[supervisors]\nusers = [\"me\"]\n");
     let p = problem_at(
-        Config::load(&sources.clone().with_user_file(&user)),
+        Config::load(&machine_sources.clone().with_user_file(&user)),
         "supervisors.users[0]",
     );
     assert_eq!(p.source, Some(user.display().to_string()));
     assert!(p.message.contains("machine-wide file"), "{p}");
     let p = problem_at(
         Config::load(
-            &sources
+            &machine_sources
                 .clone()
                 .with_env("ISSUANCE_DESK__SUPERVISORS__GROUPS", "[\"users\"]"),
         ),
@@ -857,7 +854,7 @@ fn supervisors_come_from_the_machine_file_only() {
     // Emptying the machine's list from a user file is refused too.
     let empty = f.write("e.toml", "[supervisors]\ngroups = []\n");
     let p = problem_at(
-        Config::load(&sources.clone().with_user_file(&empty)),
+        Config::load(&machine_sources.clone().with_user_file(&empty)),
         "supervisors.groups",
     );
     assert_eq!(p.source, Some(empty.display().to_string()));

@@ -1,9 +1,13 @@
 //! Issuance Desk logging, shared by the app and the admin CLI (no Tauri here).
 //!
 //! * Rolling JSON files (one JSON object per line, daily, at most [`DEFAULT_MAX_FILES`] files per
-//!   program) in the OS log directory — [`default_log_dir`] — or the configured `log.directory`,
-//!   or `ISSUANCE_DESK_LOG_DIR` ([`LOG_DIR_ENV`]), in that order of increasing precedence.
-//! * Level from the configuration's `log.level`; `RUST_LOG` replaces the whole filter when set.
+//!   program, or `log.keep_days`) in the OS log directory — [`default_log_dir`] — or the
+//!   configured `log.directory`, or `ISSUANCE_DESK_LOG_DIR` ([`LOG_DIR_ENV`], debug builds only),
+//!   in that order of increasing precedence. The directory is 0700 and the files 0600 on Unix.
+//! * Optionally every event to the system journal too (`log.journald`, Linux), from where the
+//!   bank's log shipper takes it to the SIEM.
+//! * Level from the configuration's `log.level`; `RUST_LOG` replaces the whole filter when set
+//!   (debug builds only).
 //!   `hyper`, `reqwest`, `rustls`, `h2` and friends are held at `warn`.
 //! * Human-readable stderr when asked ([`LogOptions::stderr`]: development builds, the CLI's `-v`).
 //! * Structured fields stay structured: `tracing::info!(card_id = %id, duration_ms = 12, "…")`
@@ -34,8 +38,12 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Environment variable that replaces the log directory (wins over `log.directory`).
-pub const LOG_DIR_ENV: &str = "ISSUANCE_DESK_LOG_DIR";
+mod journald;
+mod private;
+
+/// Environment variable that replaces the log directory (wins over `log.directory`); read in
+/// debug builds only (`desk_config::dev_hooks`).
+pub const LOG_DIR_ENV: &str = desk_config::dev_hooks::LOG_DIR;
 /// Files kept per program by default (14 days of daily files).
 pub const DEFAULT_MAX_FILES: usize = 14;
 /// File name prefix of the desktop app: `issuance-desk-app.YYYY-MM-DD.jsonl`.
@@ -97,6 +105,8 @@ pub struct LogOptions {
     pub max_files: usize,
     /// Install [`install_panic_hook`].
     pub panic_hook: bool,
+    /// Also send every event to the system journal (systemd-journald; Linux only).
+    pub journald: bool,
 }
 
 impl LogOptions {
@@ -110,6 +120,7 @@ impl LogOptions {
             stderr: cfg!(debug_assertions),
             max_files: DEFAULT_MAX_FILES,
             panic_hook: true,
+            journald: false,
         }
     }
 
@@ -126,10 +137,13 @@ impl LogOptions {
         }
     }
 
-    /// Takes `log.level` and `log.directory` from the configuration.
+    /// Takes `log.level`, `log.directory`, `log.keep_days` and `log.journald` from the
+    /// configuration.
     pub fn with_config(mut self, log: &LogConfig) -> Self {
         self.level = log.level;
         self.directory = log.directory.clone();
+        self.max_files = usize::try_from(log.keep_days).unwrap_or(DEFAULT_MAX_FILES);
+        self.journald = log.journald;
         self
     }
 }
@@ -172,10 +186,14 @@ pub fn default_log_dir() -> Option<PathBuf> {
     }
 }
 
-/// The directory [`init`] uses: `ISSUANCE_DESK_LOG_DIR` (when set and not empty) > `configured`
-/// > [`default_log_dir`].
+/// The directory [`init`] uses: `ISSUANCE_DESK_LOG_DIR` (debug builds, when set and not empty)
+/// > `configured` > [`default_log_dir`].
 pub fn log_dir(configured: Option<&Path>) -> Result<PathBuf, LoggingError> {
-    choose_dir(std::env::var_os(LOG_DIR_ENV), configured, default_log_dir())
+    choose_dir(
+        desk_config::dev_hooks::log_dir().map(OsString::from),
+        configured,
+        default_log_dir(),
+    )
 }
 
 fn choose_dir(
@@ -216,7 +234,8 @@ pub fn init(options: LogOptions) -> Result<LogGuard, LoggingError> {
         path: directory.clone(),
         detail: e.to_string(),
     };
-    std::fs::create_dir_all(&directory).map_err(|e| dir_error(&e))?;
+    desk_config::private_fs::create_private_dir(&directory).map_err(|e| dir_error(&e))?;
+    private::narrow_existing(&directory, &options.file_prefix).map_err(|e| dir_error(&e))?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(&options.file_prefix)
@@ -224,14 +243,16 @@ pub fn init(options: LogOptions) -> Result<LogGuard, LoggingError> {
         .max_log_files(options.max_files.max(1))
         .build(&directory)
         .map_err(|e| dir_error(&e))?;
+    let appender = private::PrivateFiles::new(appender, &directory, &options.file_prefix)
+        .map_err(|e| dir_error(&e))?;
     let (writer, worker) = tracing_appender::non_blocking(appender);
 
-    let (filter, bad_rust_log) = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => match EnvFilter::try_new(&value) {
+    let (filter, bad_rust_log) = match desk_config::dev_hooks::rust_log() {
+        Some(value) => match EnvFilter::try_new(&value) {
             Ok(filter) => (filter, false),
             Err(_) => (EnvFilter::new(default_filter(options.level)), true),
         },
-        _ => (EnvFilter::new(default_filter(options.level)), false),
+        None => (EnvFilter::new(default_filter(options.level)), false),
     };
 
     let file_layer = tracing_subscriber::fmt::layer()
@@ -247,12 +268,24 @@ pub fn init(options: LogOptions) -> Result<LogGuard, LoggingError> {
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(true)
     });
+    let (journald_layer, journald_error) = if options.journald {
+        match journald::layer(&options.file_prefix) {
+            Ok(layer) => (Some(layer), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(file_layer)
         .with(stderr_layer)
+        .with(journald_layer)
         .try_init()
         .map_err(|_| LoggingError::AlreadyInitialized)?;
+    if let Some(error) = journald_error {
+        tracing::warn!(%error, "log.journald is on but the system journal cannot be reached; logging to files only");
+    }
 
     if options.panic_hook {
         install_panic_hook();
@@ -348,9 +381,14 @@ mod tests {
         let log = LogConfig {
             level: LogLevel::Debug,
             directory: Some(PathBuf::from("/var/log/desk")),
+            keep_days: 400,
+            journald: true,
         };
         let options = LogOptions::admin().with_config(&log);
         assert_eq!(options.level, LogLevel::Debug);
+        assert_eq!(options.max_files, 400);
+        assert!(options.journald);
+        assert!(!LogOptions::app().journald, "off unless configured");
         assert_eq!(options.directory, Some(PathBuf::from("/var/log/desk")));
         assert_eq!(options.file_prefix, ADMIN_FILE_PREFIX);
         assert!(!options.stderr);

@@ -16,6 +16,8 @@ pub enum SecretsErrorKind {
     Invalid,
     /// Any other failure of the OS keychain.
     Platform,
+    /// The PKCS#11 token cannot be used (module, token, PIN, key object).
+    Token,
 }
 
 /// Errors of this crate. Messages are for people and never contain secret material.
@@ -57,6 +59,12 @@ pub enum SecretsError {
         /// The platform's own words.
         detail: String,
     },
+    /// The PKCS#11 token failed or refused.
+    #[error("the PKCS#11 token cannot be used: {detail}")]
+    Token {
+        /// What went wrong (PKCS#11 return values and our words; never key material or PIN).
+        detail: String,
+    },
 }
 
 impl SecretsError {
@@ -68,6 +76,13 @@ impl SecretsError {
             SecretsError::NotFound { .. } => SecretsErrorKind::NotFound,
             SecretsError::Invalid { .. } => SecretsErrorKind::Invalid,
             SecretsError::Platform { .. } => SecretsErrorKind::Platform,
+            SecretsError::Token { .. } => SecretsErrorKind::Token,
+        }
+    }
+
+    pub(crate) fn token(detail: impl Into<String>) -> Self {
+        SecretsError::Token {
+            detail: detail.into(),
         }
     }
 
@@ -205,6 +220,7 @@ mod tests {
             SecretsErrorKind::NotFound,
             SecretsErrorKind::Invalid,
             SecretsErrorKind::Platform,
+            SecretsErrorKind::Token,
         ]
         .iter()
         .map(|k| serde_json::to_string(k).unwrap_or_default())
@@ -216,7 +232,8 @@ mod tests {
                 "\"locked\"",
                 "\"not_found\"",
                 "\"invalid\"",
-                "\"platform\""
+                "\"platform\"",
+                "\"token\""
             ]
         );
     }

@@ -68,7 +68,7 @@ fn parse_jwk_private(text: &str) -> Result<PKey<Private>, SecretsError> {
 pub(crate) fn parse_pem_private(text: &str, what: &str) -> Result<PKey<Private>, SecretsError> {
     if text.contains("ENCRYPTED") {
         return Err(SecretsError::invalid(format!(
-            "the {what} is encrypted: decrypt it first (openssl pkcs8 -topk8 -nocrypt -in KEY -out PLAIN) and import the plain file, then delete it"
+            "the {what} is encrypted: give its passphrase (`issuance-desk-admin secrets import` asks for it on a terminal, or reads it with --passphrase-stdin)"
         )));
     }
     if !text.contains("PRIVATE KEY-----") {
@@ -215,4 +215,37 @@ pub(crate) fn certificate_status(certs: &[X509]) -> Result<CertificateStatus, Se
         chain_length: certs.len(),
         fingerprint: PublicFingerprint::of_spki(&spki),
     })
+}
+
+/// Whether a PEM text is an encrypted PKCS#8 private key.
+pub(crate) fn is_encrypted_pkcs8(input: &[u8]) -> bool {
+    std::str::from_utf8(input).is_ok_and(|t| {
+        t.trim_start()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    })
+}
+
+/// Decrypts an encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2) in memory
+/// and returns the plain PKCS#8 PEM, wiped on drop. Nothing touches the disk.
+pub(crate) fn decrypt_pkcs8_pem(
+    input: &[u8],
+    passphrase: &[u8],
+    what: &str,
+) -> Result<Zeroizing<String>, SecretsError> {
+    if !is_encrypted_pkcs8(input) {
+        return Err(SecretsError::invalid(format!(
+            "the {what} is not an encrypted PKCS#8 key (-----BEGIN ENCRYPTED PRIVATE KEY-----): import it without a passphrase"
+        )));
+    }
+    if passphrase.is_empty() {
+        return Err(SecretsError::invalid(format!(
+            "the {what} is encrypted and the passphrase is empty"
+        )));
+    }
+    let key = PKey::private_key_from_pem_passphrase(input, passphrase).map_err(|_| {
+        SecretsError::invalid(format!(
+            "the {what} cannot be decrypted: the passphrase is wrong or the file is damaged"
+        ))
+    })?;
+    to_pkcs8_pem(&key)
 }

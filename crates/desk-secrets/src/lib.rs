@@ -16,12 +16,14 @@
 
 mod error;
 mod keys;
+pub mod pkcs11;
 mod secret;
 
 use josekit::jwk::KeyPair;
 use zeroize::Zeroizing;
 
 pub use error::{SecretsError, SecretsErrorKind};
+pub use pkcs11::{Token, TokenConfig, TokenKey, TokenKeyKind};
 pub use secret::{
     CertificateStatus, MtlsIdentity, PublicFingerprint, SecretBytes, SecretsStatus,
     SigningKeyStatus,
@@ -37,10 +39,30 @@ pub const SIGNING_KEY_USER: &str = "signing-key";
 pub const MTLS_CERT_USER: &str = "mtls-cert";
 /// Keychain username of the mTLS private key.
 pub const MTLS_KEY_USER: &str = "mtls-key";
+/// Keychain username of the PKCS#11 token's user PIN.
+pub const PKCS11_PIN_USER: &str = "pkcs11-pin";
 
 const SIGNING_KEY: &str = "signing key";
 const MTLS_CERT: &str = "mTLS certificate";
 const MTLS_KEY: &str = "mTLS private key";
+const PKCS11_PIN: &str = "PKCS#11 token PIN";
+
+/// Decrypts an encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`) with its
+/// passphrase, in memory, and returns the plain PKCS#8 PEM (wiped on drop) to give to an
+/// import function. `what` names the key in messages (`signing key`, `mTLS private key`).
+pub fn decrypt_pkcs8_pem(
+    pem: &[u8],
+    passphrase: &[u8],
+    what: &str,
+) -> Result<SecretBytes, SecretsError> {
+    let plain = keys::decrypt_pkcs8_pem(pem, passphrase, what)?;
+    Ok(SecretBytes::from_string(plain.to_string()))
+}
+
+/// Whether `pem` is an encrypted PKCS#8 private key (it needs a passphrase).
+pub fn is_encrypted_pkcs8(pem: &[u8]) -> bool {
+    keys::is_encrypted_pkcs8(pem)
+}
 
 /// Where the secrets of one desk setup live: `<prefix>/<environment>/<issuerId>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,11 +278,116 @@ impl SecretStore {
         })
     }
 
+    /// Store the PKCS#11 token's user PIN (4 to 255 characters, no control characters).
+    pub fn set_pkcs11_pin(&self, pin: &[u8]) -> Result<(), SecretsError> {
+        let text = std::str::from_utf8(pin)
+            .map_err(|_| SecretsError::invalid("the token PIN must be text"))?;
+        let n = text.chars().count();
+        if !(4..=255).contains(&n) || text.chars().any(char::is_control) {
+            return Err(SecretsError::invalid(
+                "the token PIN must be 4 to 255 characters without control characters",
+            ));
+        }
+        self.write(PKCS11_PIN_USER, PKCS11_PIN, text)
+    }
+
+    /// The PKCS#11 token's user PIN.
+    pub fn pkcs11_pin(&self) -> Result<SecretBytes, SecretsError> {
+        self.read(PKCS11_PIN_USER, PKCS11_PIN)
+    }
+
+    /// Logs in to the token with the PIN from the keychain.
+    pub fn login_token(&self, config: &TokenConfig) -> Result<Token, SecretsError> {
+        let pin = self.pkcs11_pin()?;
+        Token::login(config, &pin)
+    }
+
+    /// Import the ES256 signing private key (PEM or JWK, as [`SecretStore::import_signing_key`])
+    /// onto the token as a non-extractable key labelled `label`. Nothing is stored in the
+    /// keychain; a signing key the keychain held for this namespace is removed.
+    pub fn import_signing_key_to_token(
+        &self,
+        token: &Token,
+        label: &str,
+        pem_or_jwk: &[u8],
+    ) -> Result<PublicFingerprint, SecretsError> {
+        let key = keys::parse_signing_key(pem_or_jwk)?;
+        let fingerprint = token.import_private_key(label, &key)?;
+        self.delete(SIGNING_KEY_USER, SIGNING_KEY)?;
+        Ok(fingerprint)
+    }
+
+    /// Import the mTLS identity with its private key onto the token (non-extractable, labelled
+    /// `label`) and the certificate chain into the keychain (it is public). A mTLS key the
+    /// keychain held for this namespace is removed.
+    pub fn import_mtls_identity_to_token(
+        &self,
+        token: &Token,
+        label: &str,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<CertificateStatus, SecretsError> {
+        let certs = keys::parse_chain(cert_pem)?;
+        let key_text = std::str::from_utf8(key_pem)
+            .map_err(|_| SecretsError::invalid("the mTLS private key is not a PEM text file"))?;
+        let key = keys::parse_pem_private(key_text.trim_start(), "mTLS private key")?;
+        keys::require_mtls_key_type(&key)?;
+        let leaf_key = certs
+            .first()
+            .and_then(|c| c.public_key().ok())
+            .ok_or_else(|| SecretsError::invalid("the certificate's public key cannot be read"))?;
+        if !leaf_key.public_eq(&key) {
+            return Err(SecretsError::invalid(
+                "the mTLS private key does not match the certificate (the first certificate of the file must be the one issued for this key)",
+            ));
+        }
+        let status = keys::certificate_status(&certs)?;
+        token.import_private_key(label, &key)?;
+        self.write(MTLS_CERT_USER, MTLS_CERT, &keys::chain_to_pem(&certs)?)?;
+        self.delete(MTLS_KEY_USER, MTLS_KEY)?;
+        Ok(status)
+    }
+
+    /// Store the mTLS certificate chain for a key already on the token (generated there):
+    /// checks the leaf certificate is the token key's.
+    pub fn import_mtls_certificate_for_token(
+        &self,
+        token: &Token,
+        label: &str,
+        cert_pem: &[u8],
+    ) -> Result<CertificateStatus, SecretsError> {
+        let certs = keys::parse_chain(cert_pem)?;
+        let public = token.public_key(label)?;
+        let leaf_key = certs
+            .first()
+            .and_then(|c| c.public_key().ok())
+            .ok_or_else(|| SecretsError::invalid("the certificate's public key cannot be read"))?;
+        if !leaf_key.public_eq(&public) {
+            return Err(SecretsError::invalid(format!(
+                "the certificate is not for the key {label:?} on the token"
+            )));
+        }
+        let status = keys::certificate_status(&certs)?;
+        self.write(MTLS_CERT_USER, MTLS_CERT, &keys::chain_to_pem(&certs)?)?;
+        Ok(status)
+    }
+
+    /// The mTLS certificate chain (PEM, leaf first) alone, for a key on a token.
+    pub fn mtls_certificate_chain(&self) -> Result<String, SecretsError> {
+        let cert = self.read(MTLS_CERT_USER, MTLS_CERT)?;
+        cert.expose_str()
+            .map(str::to_string)
+            .ok_or_else(|| SecretsError::Platform {
+                detail: "the stored mTLS certificate is not text: import it again".into(),
+            })
+    }
+
     /// Remove the signing key and the mTLS identity of this namespace (absent entries are fine).
     pub fn remove_all(&self) -> Result<(), SecretsError> {
         self.delete(SIGNING_KEY_USER, SIGNING_KEY)?;
         self.delete(MTLS_CERT_USER, MTLS_CERT)?;
         self.delete(MTLS_KEY_USER, MTLS_KEY)?;
+        self.delete(PKCS11_PIN_USER, PKCS11_PIN)?;
         Ok(())
     }
 }

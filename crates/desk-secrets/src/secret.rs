@@ -18,6 +18,11 @@ impl SecretBytes {
         SecretBytes(Zeroizing::new(text.into_bytes()))
     }
 
+    /// Wraps bytes that are already secret (a PIN or passphrase typed by IT).
+    pub fn from_secret(bytes: Zeroizing<Vec<u8>>) -> Self {
+        SecretBytes(bytes)
+    }
+
     /// The secret bytes. Do not copy them anywhere that outlives the use.
     pub fn expose(&self) -> &[u8] {
         &self.0

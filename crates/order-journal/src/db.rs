@@ -10,6 +10,50 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::error::{JournalError, Result};
 use crate::types::Timestamp;
 
+/// Mode of the journal and its `-wal`/`-shm` files on Unix: the owner only.
+pub const FILE_MODE: u32 = 0o600;
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), and narrows an existing database, `-wal` or `-shm`
+/// that is wider: the journal never depends on the umask. No-op outside Unix.
+fn prepare_private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // No such folder: SQLite's open error says it best.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let mut names = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            names.push(PathBuf::from(name));
+        }
+        for name in names {
+            match std::fs::metadata(&name) {
+                Ok(m) if m.permissions().mode() & 0o7777 != FILE_MODE => {
+                    std::fs::set_permissions(&name, std::fs::Permissions::from_mode(FILE_MODE))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Embedded, numbered migrations. Append only: never edit a released one.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "0001_init", include_str!("../migrations/0001_init.sql")),
@@ -80,7 +124,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Journal {
     /// Opens (creating if needed) the journal file, switches it to WAL and applies pending
-    /// migrations. The parent folder must exist.
+    /// migrations. The parent folder must exist. On Unix the file and its `-wal`/`-shm` are
+    /// 0600 whatever the umask (a wider existing file is narrowed).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_locked(path.as_ref(), None)
     }
@@ -91,6 +136,10 @@ impl Journal {
             path: path.clone(),
             source,
         };
+        prepare_private_file(&path).map_err(|e| JournalError::Permissions {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
         let mut conn = Connection::open(&path).map_err(open_err)?;
         configure(&conn, true).map_err(open_err)?;
         migrate(&mut conn)?;

@@ -54,6 +54,17 @@ pub enum JournalError {
         expected: crate::db::JournalIdentity,
     },
 
+    /// The journal file's permissions could not be made private (owner only).
+    #[error(
+        "the order journal at {path} could not be made private to its owner ({detail}): check          who owns the file and its folder"
+    )]
+    Permissions {
+        /// The path that was tried.
+        path: PathBuf,
+        /// What the OS said.
+        detail: String,
+    },
+
     /// The file was written by a newer build; opening it could damage it.
     #[error(
         "the order journal was written by a newer version of Issuance Desk (schema {found}, this \

@@ -214,3 +214,81 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
     );
     assert!(j.integrity_check().unwrap().is_empty());
 }
+
+/// Runs `child` of this test binary under `umask 0`, so only the journal's own modes count.
+#[cfg(unix)]
+fn run_with_umask_zero(child: &str, dir: &std::path::Path) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 0; exec \"$0\" --exact \"$1\" --nocapture --test-threads=1")
+        .arg(&exe)
+        .arg(child)
+        .env("JOURNAL_MODE_CHILD_DIR", dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_journal_and_its_wal_and_shm_are_0600_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    run_with_umask_zero("child_open_and_write_under_umask_zero", dir.path());
+    let base = dir.path().join("journal.sqlite3");
+    assert_eq!(mode(&base), 0o600);
+    // The child keeps its journal open while it checks -wal and -shm; they are gone or 0600.
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.path().join(format!("journal.sqlite3{suffix}"));
+        if side.exists() {
+            assert_eq!(mode(&side), 0o600, "{suffix}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn child_open_and_write_under_umask_zero() {
+    let Some(dir) = std::env::var_os("JOURNAL_MODE_CHILD_DIR") else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join("journal.sqlite3");
+    let journal = Journal::open(&path).unwrap();
+    journal.record_intent(&common::order(1)).unwrap();
+    for name in [
+        "journal.sqlite3",
+        "journal.sqlite3-wal",
+        "journal.sqlite3-shm",
+    ] {
+        let p = std::path::Path::new(&dir).join(name);
+        assert!(p.exists(), "{name} exists while the journal is open");
+        assert_eq!(mode(&p), 0o600, "{name} under umask 0");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_journal_left_readable_by_others_is_narrowed_when_opened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite3");
+    {
+        let journal = Journal::open(&path).unwrap();
+        journal.record_intent(&common::order(1)).unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(journal.list(&OrderQuery::default()).unwrap().items.len(), 1);
+}

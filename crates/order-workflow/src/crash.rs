@@ -14,12 +14,11 @@ pub const ACCEPTED_UNRECORDED: &str = "accepted_unrecorded";
 
 #[cfg(debug_assertions)]
 pub(crate) fn point(name: &str) {
-    if std::env::var("ISSUANCE_DESK_CRASH_AT").as_deref() != Ok(name) {
+    if desk_config::dev_hooks::crash_at().as_deref() != Some(name) {
         return;
     }
     tracing::warn!(point = name, "crash point reached: waiting to be killed");
-    if let Some(marker) = std::env::var_os("ISSUANCE_DESK_CRASH_MARKER") {
-        let marker = std::path::PathBuf::from(marker);
+    if let Some(marker) = desk_config::dev_hooks::crash_marker() {
         let mut partial = marker.clone().into_os_string();
         partial.push(".partial");
         if std::fs::write(&partial, std::process::id().to_string()).is_ok() {

@@ -8,6 +8,7 @@ mod desk;
 mod draft;
 mod error;
 mod follow;
+pub mod key_store;
 pub mod policy;
 mod send;
 pub mod setup;

@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use d1_client::{
-    BinRange, ClientIdentity, D1Client, D1Config, EncryptionKey, ExpFormat, IssuerId, ProductRules,
-    RetryPolicy, SigningKey,
+    BinRange, D1Client, D1Config, EncryptionKey, ExpFormat, IssuerId, ProductRules, RetryPolicy,
 };
 use desk_config::Config;
 use desk_secrets::{Namespace, SecretStore};
-use zeroize::Zeroizing;
 
 use crate::catalog::{Artwork, Catalog, Product, Station};
 use crate::desk::DeskSettings;
@@ -215,7 +213,8 @@ pub fn secret_store(config: &Config, development: bool) -> Result<SecretStore, W
 }
 
 /// The D1 client and D1's encryption key for a staging, production or custom configuration,
-/// with the signing key (and the mTLS identity, when configured) read from the keychain.
+/// with the signing key (and the mTLS identity, when configured) from the keychain, or signing
+/// on the PKCS#11 token named by `[keys]`.
 pub fn d1_client(
     config: &Config,
     secrets: &SecretStore,
@@ -234,7 +233,10 @@ pub fn d1_client(
     d1.connect_timeout = Duration::from_secs(u64::from(config.d1.timeouts.connect_seconds));
     d1.read_timeout = Duration::from_secs(u64::from(config.d1.timeouts.read_seconds));
     d1.assertion_lifetime = Duration::from_secs(u64::from(config.d1.assertion_lifetime_seconds));
-    d1.allow_plain_http_loopback = config.environment == desk_config::Environment::Custom;
+    // Plain http:// to a local D1 is for development builds only; release builds are HTTPS only.
+    d1.allow_plain_http_loopback =
+        config.environment == desk_config::Environment::Custom && desk_config::dev_hooks::ENABLED;
+    d1.assertion_audience = config.d1.assertion_audience.clone();
     d1.retry = retry_policy(config);
     if let Some(path) = &config.d1.extra_ca_bundle {
         let pem = std::fs::read_to_string(path).map_err(|e| {
@@ -242,31 +244,17 @@ pub fn d1_client(
         })?;
         d1.extra_ca_pem = Some(pem);
     }
+    // The keychain, or the PKCS#11 token named by [keys] (logged in once, PIN from the keychain).
+    let keys = crate::key_store::DeskKeys::open(config, secrets)?;
     if config.d1.use_mtls {
-        let identity = secrets
-            .mtls_identity()
-            .map_err(|e| WorkflowError::Setup(format!("mTLS identity: {e}")))?;
-        let key = identity
-            .key_pem
-            .expose_str()
-            .ok_or_else(|| setup("the mTLS key in the keychain is not PEM text"))?;
-        d1.client_identity = Some(ClientIdentity::from_pem(&identity.cert_chain_pem, key));
+        d1.client_identity = Some(keys.client_identity()?);
     }
     let kid = config
         .d1
         .signing_kid
         .as_deref()
         .ok_or_else(|| setup("d1.signing_kid is not set"))?;
-    let jwk = secrets
-        .signing_key_jwk(kid)
-        .map_err(|e| WorkflowError::Setup(format!("signing key: {e}")))?;
-    let jwk = Zeroizing::new(
-        jwk.expose_str()
-            .ok_or_else(|| setup("the signing key is not JSON text"))?
-            .to_owned(),
-    );
-    let signing_key =
-        SigningKey::from_jwk_json(jwk).map_err(|e| WorkflowError::Setup(e.user_message()))?;
+    let signing_key = keys.signing_key(kid)?;
     let client =
         D1Client::new(d1, signing_key).map_err(|e| WorkflowError::Setup(e.user_message()))?;
     let encryption = config

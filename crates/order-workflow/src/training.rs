@@ -125,10 +125,14 @@ fn load_or_create_keys(data_dir: &Path) -> Result<TestKeys, WorkflowError> {
         WorkflowError::Training(format!("training keys at {}: {e}", path.display()))
     };
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| failed(&e)),
+        Ok(bytes) => {
+            // A keys file left readable by others (an older version, a copy) is narrowed.
+            desk_config::private_fs::make_file_private(&path).map_err(|e| failed(&e))?;
+            serde_json::from_slice(&bytes).map_err(|e| failed(&e))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let keys = TestKeys::try_generate_for(TRAINING_ISSUER_ID).map_err(|e| failed(&e))?;
-            std::fs::create_dir_all(data_dir).map_err(|e| failed(&e))?;
+            desk_config::private_fs::create_private_dir(data_dir).map_err(|e| failed(&e))?;
             let json = Zeroizing::new(serde_json::to_vec_pretty(&keys).map_err(|e| failed(&e))?);
             write_private(&path, &json).map_err(|e| failed(&e))?;
             Ok(keys)
@@ -140,9 +144,7 @@ fn load_or_create_keys(data_dir: &Path) -> Result<TestKeys, WorkflowError> {
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    desk_config::private_fs::create_new_private_file()
+        .open(path)?
+        .write_all(bytes)
 }

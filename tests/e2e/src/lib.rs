@@ -20,6 +20,8 @@ pub struct Desk {
     pub data_dir: tempfile::TempDir,
     /// The in-process training D1's control API.
     pub sandbox: SandboxControl,
+    /// The environment the app was started with (beyond the inherited one).
+    env: Vec<(String, String)>,
 }
 
 impl Desk {
@@ -61,17 +63,32 @@ impl Desk {
             std::fs::create_dir_all(data_dir.path().join(dir))?;
         }
         let sandbox_port = free_port()?;
-        let driver = Command::new("tauri-driver")
-            .env("ISSUANCE_DESK_DATA_DIR", data_dir.path())
+        let dir = |name: &str| data_dir.path().join(name).display().to_string();
+        let mut app_env: Vec<(String, String)> = vec![
+            (
+                "ISSUANCE_DESK_DATA_DIR".into(),
+                data_dir.path().display().to_string(),
+            ),
             // The WebView's storage (e.g. the chosen language) is private to each run too.
-            .env("XDG_DATA_HOME", data_dir.path().join("xdg-data"))
-            .env("XDG_CONFIG_HOME", data_dir.path().join("xdg-config"))
-            .env("XDG_CACHE_HOME", data_dir.path().join("xdg-cache"))
-            .env("MESA_SHADER_CACHE_DISABLE", "true")
-            .env("ISSUANCE_DESK_LOG_DIR", data_dir.path().join("logs"))
-            .envs(env.iter().copied())
-            .env("ISSUANCE_DESK_SANDBOX_PORT", sandbox_port.to_string())
-            .env("ISSUANCE_DESK_TRAINING_STEP_MS", "400")
+            ("XDG_DATA_HOME".into(), dir("xdg-data")),
+            ("XDG_CONFIG_HOME".into(), dir("xdg-config")),
+            ("XDG_CACHE_HOME".into(), dir("xdg-cache")),
+            ("MESA_SHADER_CACHE_DISABLE".into(), "true".into()),
+            ("ISSUANCE_DESK_LOG_DIR".into(), dir("logs")),
+        ];
+        app_env.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        app_env.push((
+            "ISSUANCE_DESK_SANDBOX_PORT".into(),
+            sandbox_port.to_string(),
+        ));
+        if !env
+            .iter()
+            .any(|(k, _)| *k == "ISSUANCE_DESK_TRAINING_STEP_MS")
+        {
+            app_env.push(("ISSUANCE_DESK_TRAINING_STEP_MS".into(), "400".into()));
+        }
+        let driver = Command::new("tauri-driver")
+            .envs(app_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args([
                 "--port",
                 &port.to_string(),
@@ -114,7 +131,74 @@ impl Desk {
             driver,
             data_dir,
             sandbox,
+            env: app_env,
         })
+    }
+
+    /// Launches the app binary a second time, directly (not through WebDriver), with the same
+    /// environment, data directory and session: as a teller double-clicking the icon again.
+    pub fn launch_again(&self) -> Result<std::process::Child, BoxError> {
+        let binary = std::env::var_os("ISSUANCE_DESK_BINARY")
+            .map(PathBuf::from)
+            .ok_or("ISSUANCE_DESK_BINARY is not set")?;
+        Ok(std::process::Command::new(binary)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?)
+    }
+
+    /// The process id of the app this session drives: the process whose environment holds this
+    /// desk's data directory.
+    pub fn app_pid(&self) -> Option<u32> {
+        let needle = format!("ISSUANCE_DESK_DATA_DIR={}", self.data_dir.path().display());
+        let binary = std::env::var_os("ISSUANCE_DESK_BINARY").map(PathBuf::from)?;
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+                if exe != binary {
+                    return None;
+                }
+                let environ = std::fs::read(entry.path().join("environ")).ok()?;
+                environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == needle.as_bytes())
+                    .then_some(pid)
+            })
+    }
+
+    /// Waits until the element `css` matches has `attr` among `values`; returns the value.
+    pub async fn wait_css_attr(
+        &self,
+        css: &str,
+        attr: &str,
+        values: &[&str],
+        within: Duration,
+    ) -> Result<String, BoxError> {
+        let deadline = Instant::now() + within;
+        let mut last = None;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                last = element.attr(attr).await.ok().flatten();
+                if let Some(value) = &last
+                    && values.contains(&value.as_str())
+                {
+                    return Ok(value.clone());
+                }
+            }
+            if Instant::now() > deadline {
+                let shot = self.screenshot("wait-failed").await?;
+                return Err(format!(
+                    "{css}[{attr}] is {last:?}, not one of {values:?} after {within:?} ({})",
+                    shot.display()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits for an element by `data-testid`.
@@ -393,6 +477,18 @@ impl SandboxControl {
             return Err(format!("sandbox control {path}: {}", response.status()).into());
         }
         Ok(())
+    }
+
+    /// Order requests that reached D1 so far (accepted or not, answered or still held).
+    pub async fn received(&self) -> Result<u64, BoxError> {
+        let value: serde_json::Value = self
+            .http
+            .get(format!("{}/counters", self.base))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(value["ordersReceived"].as_u64().unwrap_or_default())
     }
 
     /// `(tokens issued, orders accepted)` so far.

@@ -19,9 +19,11 @@ import type {
   OrderTimeline_Serialize,
   RefreshResult_Serialize,
   SupervisorAccess,
+  InterruptedOrder_Serialize,
 } from "./bindings";
 
-export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase } from "./bindings";
+export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";
+export type InterruptedOrder = InterruptedOrder_Serialize;
 export type IpcError = IpcError_Serialize;
 export type FieldProblem = FieldProblem_Serialize;
 export type FormOptions = FormOptions_Serialize;
@@ -55,6 +57,10 @@ export interface Backend {
   /** Sends the same order again (same card id and encrypted data). */
   resendOrder(cardId: string, onProgress: (progress: OrderProgress) => void): Promise<Result<SubmittedOrder>>;
   orderStatus(cardId: string): Promise<Result<ProductionView>>;
+  /** The orders the previous run left unfinished, with what is known of each now. */
+  interruptedOrders(): Promise<Result<InterruptedOrder[]>>;
+  /** Calls `listener` with the card id of every order that changes; returns the unsubscribe. */
+  onOrderChanged(listener: (cardId: string) => void): Promise<() => void>;
 
   // Supervisor: every call is refused in Rust (kind `forbidden`) for a user who is not one.
   /** Whether this OS user may use the supervisor screen. */

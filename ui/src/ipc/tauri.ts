@@ -42,6 +42,12 @@ export const tauriBackend: Backend = {
   async orderStatus(cardId) {
     return toResult(await commands.orderStatus(cardId));
   },
+  async interruptedOrders() {
+    return toResult(await commands.interruptedOrders());
+  },
+  async onOrderChanged(listener) {
+    return events.orderChanged.listen((event) => listener(event.payload.cardId));
+  },
   async supervisorAccess() {
     return toResult(await commands.supervisorAccess());
   },

@@ -3,6 +3,7 @@ import type {
   Environment,
   FieldProblem,
   FormOptions,
+  InterruptedOrder,
   IpcError,
   OrderDraft,
   OrderProgress,
@@ -22,8 +23,11 @@ export interface FakeScript {
   problems?: FieldProblem[];
   submitError?: IpcError;
   outcome?: SubmittedOrder["outcome"];
-  /** Production statuses returned by successive `orderStatus` calls (the last repeats). */
-  statuses?: Array<Pick<ProductionView, "detailsStatus" | "phase" | "status" | "reason">>;
+  /** Production statuses returned by successive `orderStatus` calls (the last repeats); an
+   * `IpcError` in the list is returned as the failure of that call. */
+  statuses?: Array<Pick<ProductionView, "detailsStatus" | "phase" | "status" | "reason"> | IpcError>;
+  /** What `interruptedOrders` answers (changeable by the test; then call `emitOrderChanged`). */
+  interrupted?: InterruptedOrder[];
 }
 
 export interface FakeBackend extends Backend, FakeJournal {
@@ -31,6 +35,8 @@ export interface FakeBackend extends Backend, FakeJournal {
   submitted: OrderDraft[];
   resent: string[];
   script: FakeScript;
+  /** Plays the shell's `order-changed` event. */
+  emitOrderChanged(cardId: string): void;
 }
 
 export function fakeError(kind: IpcError["kind"], message: string, extra: Partial<IpcError> = {}): IpcError {
@@ -62,6 +68,7 @@ const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 /** An in-memory backend for component tests. */
 export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}): FakeBackend {
   let statusCalls = 0;
+  const listeners = new Set<(cardId: string) => void>();
   const order = (): SubmittedOrder => ({
     outcome: script.outcome ?? "accepted",
     cardId: "card-0001",
@@ -76,6 +83,16 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
     submitted: [],
     resent: [],
     script,
+    emitOrderChanged(cardId) {
+      listeners.forEach((listener) => listener(cardId));
+    },
+    async interruptedOrders() {
+      return ok(structuredClone(script.interrupted ?? []));
+    },
+    async onOrderChanged(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async appInfo() {
       if (script.failStartWith) return { ok: false, error: script.failStartWith };
       return ok({
@@ -134,6 +151,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
       const s = statuses[Math.min(statusCalls, statuses.length - 1)];
       statusCalls += 1;
       if (!s) return { ok: false, error: fakeError("internal", "no status") };
+      if ("kind" in s) return { ok: false, error: s };
       return ok({
         cardId,
         operationId: "op-0001",

@@ -85,21 +85,52 @@ async fn training_checks(config: &Config, card: Option<d1_client::CardId>) -> Ou
 fn keychain_and_client(config: &Config, dev: bool) -> Result<D1Client, AdminError> {
     let store = secret_store(config, dev)?;
     let status = store.status().map_err(|e| AdminError::from_secrets(&e))?;
-    let Some(key) = status.signing_key else {
-        return Err(AdminError::Failed(format!(
-            "no signing key in {}: import it with `issuance-desk-admin secrets import --signing-key FILE`",
-            status.service
-        )));
+    let token = crate::cmd::token::open(&store, config)?;
+    let mtls_key_present = match &token {
+        None => {
+            let Some(key) = &status.signing_key else {
+                return Err(AdminError::Failed(format!(
+                    "no signing key in {}: import it with `issuance-desk-admin secrets import --signing-key FILE`",
+                    status.service
+                )));
+            };
+            ok(
+                "keychain",
+                format!("{}: signing key {}", status.service, key.fingerprint),
+            );
+            status.mtls_key_present
+        }
+        Some((token, labels)) => {
+            let label = labels.signing()?;
+            let fingerprint = token.fingerprint(label).map_err(|e| {
+                AdminError::Failed(format!(
+                    "{e} (import the signing key with `secrets import --signing-key FILE`, or generate one with `secrets generate --signing`)"
+                ))
+            })?;
+            ok(
+                "PKCS#11 token",
+                format!(
+                    "{:?}: signing key {label:?} {fingerprint} (signs on the token)",
+                    token.label()
+                ),
+            );
+            config.d1.use_mtls && token.fingerprint(labels.tls()?).is_ok()
+        }
     };
-    ok(
-        "keychain",
-        format!("{}: signing key {}", status.service, key.fingerprint),
-    );
     if config.d1.use_mtls {
-        match (&status.mtls_certificate, status.mtls_key_present) {
+        match (&status.mtls_certificate, mtls_key_present) {
             (Some(cert), true) if !cert.expired => ok(
                 "mTLS identity",
-                format!("{} (expires {})", cert.subject, cert.not_after),
+                format!(
+                    "{} (expires {}){}",
+                    cert.subject,
+                    cert.not_after,
+                    if token.is_some() {
+                        ", key on the token"
+                    } else {
+                        ""
+                    }
+                ),
             ),
             (Some(cert), true) => {
                 return Err(AdminError::Failed(format!(
@@ -109,11 +140,12 @@ fn keychain_and_client(config: &Config, dev: bool) -> Result<D1Client, AdminErro
             }
             _ => {
                 return Err(AdminError::Failed(
-                    "d1.use_mtls is true but the mTLS identity is not in the keychain: import it with --mtls-cert and --mtls-key".into(),
+                    "d1.use_mtls is true but the mTLS identity is not complete: import it with --mtls-cert and --mtls-key".into(),
                 ));
             }
         }
     }
+    // The desk's own set-up: with a token, the assertion and the TLS handshake sign there.
     let (client, _encryption_key) =
         setup::d1_client(config, &store).map_err(|e| AdminError::Config(e.to_string()))?;
     Ok(client)

@@ -1,7 +1,7 @@
 //! `journal export`: the orders of a period as CSV (the card masked to its last 4 digits).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use order_journal::{Journal, OrderQuery, Timestamp};
@@ -11,8 +11,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::error::{AdminError, Outcome};
 
-/// Replaces the data directory (the same variable the app reads).
-pub const DATA_DIR_ENV: &str = "ISSUANCE_DESK_DATA_DIR";
+/// Replaces the data directory (the same variable the app reads; debug builds only).
+pub const DATA_DIR_ENV: &str = desk_config::dev_hooks::DATA_DIR;
 /// The app's identifier: its data directory name under the OS data directory.
 pub const APP_IDENTIFIER: &str = "com.issuancedesk.desk";
 
@@ -32,7 +32,8 @@ pub struct ExportArgs {
     /// Default: now.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// Write to this file instead of standard output.
+    /// Write to this new file instead of standard output. The file is created readable by
+    /// its owner only (0600); an existing file or a symbolic link is refused, never overwritten.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The journal database. Default: the app's journal of the configured D1, in
@@ -52,8 +53,8 @@ pub fn run(command: &JournalCommand, dev: bool) -> Outcome {
 /// `$ISSUANCE_DESK_DATA_DIR`, else in `<OS data dir>/com.issuancedesk.desk` (what the app's
 /// `app_data_dir` is; development builds of the app use `com.issuancedesk.desk.dev`).
 pub fn default_journal_path(dev: bool, config: &desk_config::Config) -> Option<PathBuf> {
-    let data_dir = match std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
+    let data_dir = match desk_config::dev_hooks::data_dir() {
+        Some(dir) => dir,
         None => {
             let identifier = if dev {
                 format!("{APP_IDENTIFIER}.dev")
@@ -129,8 +130,7 @@ fn export(args: &ExportArgs, dev: bool) -> Outcome {
     let failed = |e: &dyn std::fmt::Display| AdminError::Failed(format!("the export failed: {e}"));
     let count = match &args.out {
         Some(out) => {
-            let file = std::fs::File::create(out)
-                .map_err(|e| AdminError::Failed(format!("cannot write {}: {e}", out.display())))?;
+            let file = create_export_file(out)?;
             let mut writer = std::io::BufWriter::new(file);
             let count = journal
                 .export_csv(&query, &mut writer)
@@ -152,6 +152,29 @@ fn export(args: &ExportArgs, dev: bool) -> Outcome {
         path.display()
     );
     Ok(())
+}
+
+/// A new file, 0600 on Unix. `create_new` refuses an existing path, and a symbolic link even
+/// when it points nowhere (O_CREAT|O_EXCL), so an export can neither overwrite a file nor be
+/// redirected through a link into someone else's.
+fn create_export_file(out: &Path) -> Result<std::fs::File, AdminError> {
+    desk_config::private_fs::create_new_private_file()
+        .open(out)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                let what = if out.is_symlink() {
+                    "is a symbolic link"
+                } else {
+                    "already exists"
+                };
+                AdminError::Failed(format!(
+                    "{} {what}: an export never overwrites; give a new file name",
+                    out.display()
+                ))
+            } else {
+                AdminError::Failed(format!("cannot write {}: {e}", out.display()))
+            }
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 pub mod config;
 pub mod doctor;
 pub mod journal;
+pub mod prompt;
 pub mod secrets;
+pub mod token;
 
 use desk_config::{Config, ConfigSources, LoadedConfig};
 use desk_secrets::SecretStore;

@@ -7,7 +7,26 @@
 )]
 use std::path::PathBuf;
 
-use desk_config::{Config, ConfigError, ConfigSources, LoadedConfig};
+use desk_config::{Config, ConfigError, ConfigSources, LoadedConfig, MachineFileOwner};
+
+/// Built-in defaults only, with machine files owned by whoever runs the tests accepted (the
+/// app requires root; a test run by a developer cannot create root-owned files).
+pub fn sources() -> ConfigSources {
+    ConfigSources::defaults_only().with_machine_file_owner(test_owner())
+}
+
+/// The user id of this process (the owner of a file it creates).
+#[cfg(unix)]
+pub fn test_owner() -> MachineFileOwner {
+    use std::os::unix::fs::MetadataExt;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    MachineFileOwner::Uid(file.as_file().metadata().unwrap().uid())
+}
+
+#[cfg(not(unix))]
+pub fn test_owner() -> MachineFileOwner {
+    MachineFileOwner::Root
+}
 
 pub const ENC_X: &str = "4jJKfP_MAejWBXwDJKthJLuVyy_AFnIHPUzE9IpBbbY";
 pub const ENC_Y: &str = "KrWoarkfRg_iLM_jpQmJLR78yFtLbzOq-d4aiGQzIu0";
@@ -61,7 +80,7 @@ impl Files {
 
     pub fn machine(&self, content: &str) -> ConfigSources {
         let path = self.write("machine.toml", content);
-        ConfigSources::defaults_only().with_machine_file(path)
+        sources().with_machine_file(path)
     }
 }
 
