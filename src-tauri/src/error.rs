@@ -1,4 +1,4 @@
-use order_workflow::{FieldProblem, WorkflowError};
+use order_workflow::{FieldError, WorkflowError};
 use serde::Serialize;
 
 /// What the UI does differently for an error: decided by the order workflow's one error policy
@@ -23,7 +23,7 @@ pub struct IpcError {
     /// The order concerned, once it has ids.
     pub card_id: Option<String>,
     /// For `validation`: every field with a problem.
-    pub fields: Vec<FieldProblem>,
+    pub fields: Vec<FieldError>,
 }
 
 impl IpcError {
@@ -139,16 +139,9 @@ mod tests {
     #[test]
     fn invalid_draft_lists_every_field() {
         let fields = vec![
-            FieldProblem {
-                field: "cardData.pan".into(),
-                code: "invalid_luhn".into(),
-                limit: None,
-            },
-            FieldProblem {
-                field: "cardData.name".into(),
-                code: "too_long".into(),
-                limit: Some(26),
-            },
+            FieldError::new("cardData.pan", order_workflow::FieldErrorCode::InvalidLuhn),
+            FieldError::new("cardData.name", order_workflow::FieldErrorCode::TooLong)
+                .with_limit(26),
         ];
         let json = serde_json::to_value(IpcError::from(WorkflowError::Invalid(fields))).unwrap();
         assert_eq!(json["kind"], "validation");

@@ -30,6 +30,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::journal::export_orders,
         ])
         .events(collect_events![UiReady, OrderChanged])
+        // One TypeScript type per Rust type: no `_Serialize`/`_Deserialize` pairs.
+        .disable_serde_phases()
 }
 
 /// The committed bindings file.

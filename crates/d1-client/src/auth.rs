@@ -14,7 +14,7 @@ use rand::distr::Alphanumeric;
 use zeroize::Zeroizing;
 
 use crate::error::D1Error;
-use crate::ids::IssuerId;
+use desk_domain::IssuerId;
 
 /// Signs ES256 somewhere the private key cannot be read from: a PKCS#11 token (a TPM or an
 /// HSM). Implemented outside this crate (`desk-secrets`).

@@ -15,9 +15,9 @@ use zeroize::Zeroizing;
 
 use crate::auth::{AccessToken, MAX_ASSERTION_LIFETIME, SigningKey, sign_assertion};
 use crate::error::{D1Error, Endpoint};
-use crate::ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId};
 use crate::order::PreparedOrder;
 use crate::tls::ClientIdentity;
+use desk_domain::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId};
 
 /// Exponential backoff with jitter for requests that certainly did not reach D1 (connect
 /// failures, connect timeouts) and for 503, bounded only by a time budget: attempts go on until

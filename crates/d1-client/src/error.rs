@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::ids::CorrelationId;
 use crate::validate::FieldError;
+use desk_domain::CorrelationId;
 
 /// What crosses the IPC boundary for a [`D1Error`]: a stable `kind`, the plain-English message
 /// and advice, the correlation id and, for invalid requests, the field errors. Holds no secret.

@@ -2,8 +2,8 @@
 //!
 //! - [`CardRequestInstant`]: typed `cardRequestInstant`; [`validate_request`] equals the vendor
 //!   schema.
-//! - [`CardDataInput`] → [`CardData`] (card rules per [`ProductRules`]), encrypted into a compact
-//!   JWE by [`PreparedOrder::prepare`].
+//! - [`CardDataInput`] (the shared input shape, `desk-domain`) → [`CardData`] (card rules per
+//!   [`ProductRules`]), encrypted into a compact JWE by [`PreparedOrder::prepare`].
 //! - [`D1Client`]: ES256 JWT-bearer token (cached, single-flight refresh), mTLS, retries, typed
 //!   [`D1Error`]s, [`OrderOutcome::Unknown`] when the outcome cannot be known.
 //!
@@ -45,7 +45,6 @@ mod auth;
 mod card;
 mod client;
 mod error;
-mod ids;
 mod jwe;
 mod model;
 mod order;
@@ -61,8 +60,11 @@ pub use client::{
     D1Client, D1Config, DetailsStatus, OperationDetails, OperationStatus, OrderOutcome,
     ProductionOperation, RetryPolicy, UnknownReason,
 };
+/// The typed D1 ids are the shared vocabulary's (`desk-domain`), named here as the client's.
+pub use desk_domain::{
+    CardId, ConsumerId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds,
+};
 pub use error::{D1Error, D1ErrorReport, Endpoint};
-pub use ids::{CardId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds};
 pub use jwe::{EncryptionKey, Jwe, encrypt_card_data};
 pub use model::{
     CardCarrierConfig, CardDesign, CardRequestInstant, InstantChannel, PaymentApplication, Services,

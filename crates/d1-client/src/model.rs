@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ids::IssuerRequestId;
+use desk_domain::IssuerRequestId;
 
 /// The fixed `distributionChannel` of this crate: always `"INSTANT"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use zeroize::Zeroizing;
 
 use crate::card::CardData;
 use crate::error::D1Error;
-use crate::ids::{CardId, CorrelationId, IssuerRequestId, OrderIds};
 use crate::jwe::{EncryptionKey, encrypt_card_data};
 use crate::model::CardRequestInstant;
 use crate::validate::validate_request;
+use desk_domain::{CardId, CorrelationId, IssuerRequestId, OrderIds};
 
 /// The request body (with the JWE) and the ids of one teller intent. Built once; every retry
 /// sends exactly these bytes. `Debug` shows the ids and the last 4 digits only.

@@ -7,86 +7,12 @@
 //! Lengths count Unicode scalar values, as JSON Schema does. A unit test checks each constant
 //! against the document, and a property test checks the verdicts against a JSON Schema validator.
 
-use std::fmt;
 use std::sync::LazyLock;
 
+pub use desk_domain::{FieldError, FieldErrorCode};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
 use crate::model::{CardCarrierConfig, CardDesign, CardRequestInstant};
-
-/// Stable error codes (serialized in snake_case) that the UI maps to messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldErrorCode {
-    /// A required value is missing or empty.
-    Required,
-    /// Fewer characters than allowed.
-    TooShort,
-    /// More characters than allowed.
-    TooLong,
-    /// A character or form that the field does not allow.
-    Pattern,
-    /// A list holds more items than allowed.
-    TooManyItems,
-    /// Characters other than digits where only digits are allowed.
-    NotDigits,
-    /// The PAN's check digit is wrong (Luhn).
-    InvalidLuhn,
-    /// The PAN length is not one the card product allows.
-    PanLengthNotAllowed,
-    /// The PAN does not start with a BIN of the card product.
-    BinNotAllowed,
-    /// A date that is not a real MM/YY date.
-    InvalidDate,
-    /// The expiry date is in the past.
-    Expired,
-    /// The effective date is after the expiry date.
-    EffectiveAfterExpiry,
-}
-
-impl FieldErrorCode {
-    /// The stable code string (same as the serialized form).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Required => "required",
-            Self::TooShort => "too_short",
-            Self::TooLong => "too_long",
-            Self::Pattern => "pattern",
-            Self::TooManyItems => "too_many_items",
-            Self::NotDigits => "not_digits",
-            Self::InvalidLuhn => "invalid_luhn",
-            Self::PanLengthNotAllowed => "pan_length_not_allowed",
-            Self::BinNotAllowed => "bin_not_allowed",
-            Self::InvalidDate => "invalid_date",
-            Self::Expired => "expired",
-            Self::EffectiveAfterExpiry => "effective_after_expiry",
-        }
-    }
-}
-
-/// One invalid field: its JSON path (`cardDesign.customLines[3]`) and a stable code.
-/// Never carries the field's value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
-pub struct FieldError {
-    pub path: String,
-    pub code: FieldErrorCode,
-}
-
-impl FieldError {
-    pub fn new(path: impl Into<String>, code: FieldErrorCode) -> Self {
-        Self {
-            path: path.into(),
-            code,
-        }
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.code.as_str())
-    }
-}
 
 /// The vendor's patterns, verbatim.
 pub mod patterns {
@@ -181,18 +107,18 @@ struct Collector(Vec<FieldError>);
 impl Collector {
     fn string(&mut self, path: &str, value: &str, rule: &Rule, required: bool) {
         let n = value.chars().count();
-        let code = if n == 0 && required && rule.min > 0 {
-            FieldErrorCode::Required
+        let error = if n == 0 && required && rule.min > 0 {
+            FieldError::new(path, FieldErrorCode::Required)
         } else if n < rule.min {
-            FieldErrorCode::TooShort
+            FieldError::new(path, FieldErrorCode::TooShort).with_limit(rule.min)
         } else if n > rule.max {
-            FieldErrorCode::TooLong
+            FieldError::new(path, FieldErrorCode::TooLong).with_limit(rule.max)
         } else if !rule.regex.is_match(value) {
-            FieldErrorCode::Pattern
+            FieldError::new(path, FieldErrorCode::Pattern)
         } else {
             return;
         };
-        self.0.push(FieldError::new(path, code));
+        self.0.push(error);
     }
 
     fn opt(&mut self, path: &str, value: &Option<String>, rule: &Rule) {
@@ -204,7 +130,7 @@ impl Collector {
     fn list(&mut self, path: &str, values: &[String], max_items: usize, rule: &Rule) {
         if values.len() > max_items {
             self.0
-                .push(FieldError::new(path, FieldErrorCode::TooManyItems));
+                .push(FieldError::new(path, FieldErrorCode::TooManyItems).with_limit(max_items));
         }
         for (i, v) in values.iter().enumerate() {
             self.string(&format!("{path}[{i}]"), v, rule, false);
@@ -499,11 +425,17 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_stable_snake_case() {
-        let e = FieldError::new("cardDesign.customLines[3]", FieldErrorCode::TooManyItems);
+        let e = FieldError::new("cardDesign.customLines", FieldErrorCode::TooManyItems);
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"path":"cardDesign.customLines[3]","code":"too_many_items"}"#
+            r#"{"field":"cardDesign.customLines","code":"too_many_items","limit":null}"#
         );
+        let mut request = base();
+        request.card_design = Some(CardDesign {
+            custom_lines: vec!["A".into(); 11],
+            ..CardDesign::default()
+        });
+        assert_eq!(validate_request(&request), [e.with_limit(10)]);
         assert_eq!(FieldErrorCode::InvalidLuhn.as_str(), "invalid_luhn");
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::lenient;
 
 pub use crate::keys::{KeyStore, KeysConfig};
+/// A product's card rules are the shared vocabulary's: read straight from `[[products]]`.
+pub use desk_domain::{BinRange, ExpFormat, ProductRules};
 
 /// D1's published base URLs (REFERENCE.md §1.2 and §2).
 pub const STAGING_AUTH_BASE_URL: &str = "https://api.d1-stg.thalescloud.io/authz/v1";
@@ -110,8 +112,9 @@ impl Config {
                     },
                     issuance_types: Vec::new(),
                     bin_ranges: vec![BinRange {
-                        from: "400000".into(),
-                        to: "499999".into(),
+                        low: 400_000,
+                        high: 499_999,
+                        prefix_len: 6,
                     }],
                     pan_lengths: vec![16],
                     name_max_length: default_name_max_length(),
@@ -141,8 +144,9 @@ impl Config {
                     },
                     issuance_types: Vec::new(),
                     bin_ranges: vec![BinRange {
-                        from: "510000".into(),
-                        to: "559999".into(),
+                        low: 510_000,
+                        high: 559_999,
+                        prefix_len: 6,
                     }],
                     pan_lengths: vec![16],
                     name_max_length: default_name_max_length(),
@@ -390,7 +394,8 @@ pub struct Product {
     /// all configured issuance types (filled in when loading).
     #[serde(default)]
     pub issuance_types: Vec<String>,
-    /// BIN (PAN prefix) ranges of this product.
+    /// BIN (PAN prefix) ranges of this product, `{ from = "400000", to = "499999" }`. A range
+    /// that does not parse is a configuration error at its `from` or `to`.
     pub bin_ranges: Vec<BinRange>,
     /// Allowed PAN lengths (12–19).
     #[serde(deserialize_with = "lenient::vec_u32")]
@@ -410,7 +415,19 @@ pub struct Product {
 }
 
 fn default_name_max_length() -> u32 {
-    26
+    desk_domain::NAME_MAX_LENGTH
+}
+
+impl Product {
+    /// The card rules the teller's card data is checked against.
+    pub fn rules(&self) -> ProductRules {
+        ProductRules {
+            bin_ranges: self.bin_ranges.clone(),
+            pan_lengths: self.pan_lengths.clone(),
+            name_max_length: self.name_max_length,
+            exp_format: self.exp_format,
+        }
+    }
 }
 
 /// `paymentApplication` (EMV): the config reference and the key indexes.
@@ -431,41 +448,6 @@ pub struct PaymentApplication {
     /// `^[A-F0-9]{2}$`.
     #[serde(default)]
     pub cv_key_index: Option<String>,
-}
-
-/// An inclusive BIN range: PAN prefixes `from` ..= `to`, digit strings of equal length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BinRange {
-    /// First prefix, e.g. `"400000"`.
-    pub from: String,
-    /// Last prefix, e.g. `"499999"`.
-    pub to: String,
-}
-
-impl BinRange {
-    /// Whether a PAN (digits only) falls in this range.
-    pub fn contains(&self, pan_digits: &str) -> bool {
-        let n = self.from.len();
-        match pan_digits.get(..n) {
-            Some(prefix) if pan_digits.len() >= n => {
-                prefix >= self.from.as_str() && prefix <= self.to.as_str()
-            }
-            _ => false,
-        }
-    }
-}
-
-/// Wire format of the expiry date in the encrypted card data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ExpFormat {
-    /// `YYMM` (the personalization guides' format). Default.
-    #[default]
-    #[serde(rename = "YYMM")]
-    Yymm,
-    /// `MMYY`.
-    #[serde(rename = "MMYY")]
-    Mmyy,
 }
 
 /// A card artwork (`cardDesign.artworkId`).

@@ -590,40 +590,14 @@ fn check_products(
         if p.bin_ranges.is_empty() {
             r.report(&k("bin_ranges"), None, "at least one BIN range is required");
         }
+        // Each range was checked as it was read (digits, equal lengths, `from` <= `to`).
         for (j, range) in p.bin_ranges.iter().enumerate() {
-            let mut ok = true;
-            for (side, v) in [("from", &range.from), ("to", &range.to)] {
-                if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
-                    r.report(
-                        &k(&format!("bin_ranges[{j}].{side}")),
-                        q(v),
-                        "expected 1 to 19 digits, written as a string",
-                    );
-                    ok = false;
-                }
-            }
-            if !ok {
-                continue;
-            }
-            if range.from.len() != range.to.len() {
-                r.report(
-                    &k(&format!("bin_ranges[{j}].to")),
-                    q(&range.to),
-                    format!("expected as many digits as \"from\" ({})", range.from.len()),
-                );
-            } else if range.from > range.to {
-                r.report(
-                    &k(&format!("bin_ranges[{j}].to")),
-                    q(&range.to),
-                    format!("must not be below \"from\" ({})", range.from),
-                );
-            }
             if let Some(shortest) = shortest_pan
-                && range.from.len() as u32 >= shortest
+                && u32::from(range.prefix_len) >= shortest
             {
                 r.report(
                     &k(&format!("bin_ranges[{j}].from")),
-                    q(&range.from),
+                    q(&range.from_prefix()),
                     format!("a BIN must be shorter than the shortest PAN length ({shortest})"),
                 );
             }

@@ -22,8 +22,8 @@ fn no_configuration_means_training_defaults() {
     assert_eq!(debit.issuance_types, ["CREATION", "RENEWAL", "REPLACEMENT"]);
     let credit = c.product("DEMO_CREDIT").unwrap();
     assert_eq!(credit.payment_application.config, "MCA_123");
-    assert_eq!(credit.bin_ranges[0].from, "510000");
-    assert_eq!(credit.bin_ranges[0].to, "559999");
+    assert_eq!(credit.bin_ranges[0].from_prefix(), "510000");
+    assert_eq!(credit.bin_ranges[0].to_prefix(), "559999");
     assert_eq!(c.default_station().unwrap().id, "BRANCH-PS-01");
     assert_eq!(c.stations[1].name, "Back office printer");
     assert_eq!(c.services.priorities, ["STANDARD", "URGENT"]);

@@ -229,8 +229,14 @@ mod tests {
         for bad in ["555", "55566", "55a6", " 556", ""] {
             assert!(PanLast4::new(bad).is_err(), "{bad}");
         }
-        assert_eq!(PanLast4::of_pan("4000056655665556").unwrap().as_str(), "5556");
-        assert_eq!(serde_json::to_value(PanLast4::new("1234").unwrap()).unwrap(), "1234");
+        assert_eq!(
+            PanLast4::of_pan("4000056655665556").unwrap().as_str(),
+            "5556"
+        );
+        assert_eq!(
+            serde_json::to_value(PanLast4::new("1234").unwrap()).unwrap(),
+            "1234"
+        );
     }
 
     #[test]

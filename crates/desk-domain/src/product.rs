@@ -61,7 +61,11 @@ impl BinRange {
 
     /// `to` as written.
     pub fn to_prefix(&self) -> String {
-        format!("{:0width$}", self.high, width = usize::from(self.prefix_len))
+        format!(
+            "{:0width$}",
+            self.high,
+            width = usize::from(self.prefix_len)
+        )
     }
 
     /// Whether a PAN (digits only) starts with a BIN of this range.
@@ -95,7 +99,10 @@ fn parse_prefix(v: &str) -> Result<u64, String> {
 
 fn check_to(from: &str, to: &str) -> Result<(), String> {
     if from.len() != to.len() {
-        Err(format!("expected as many digits as \"from\" ({})", from.len()))
+        Err(format!(
+            "expected as many digits as \"from\" ({})",
+            from.len()
+        ))
     } else if from > to {
         Err(format!("must not be below \"from\" ({from})"))
     } else {

@@ -86,6 +86,11 @@ pub enum JournalError {
         reason: &'static str,
     },
 
+    /// A typed value (an id, the last 4 digits) was refused as it was made; the value itself
+    /// is never repeated.
+    #[error("{0} was refused")]
+    InvalidField(#[from] desk_domain::FieldError),
+
     /// A query parameter was refused.
     #[error("the order search was refused: {0}")]
     InvalidQuery(String),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::db::Journal;
 use crate::error::{JournalError, Result};
 use crate::types::{
-    HistoryEntry, OrderDetail, OrderId, OrderState, OrderSummary, PanLast4, Timestamp, duration_ms,
+    HistoryEntry, OrderDetail, OrderId, OrderState, OrderSummary, Timestamp, duration_ms,
 };
 
 /// Default number of orders per page.
@@ -38,12 +38,6 @@ const COLS: &str = "id, created_at, operator, consumer_id, product_id, station_i
                     d1_status, error_code, error_message, updated_at";
 const ORDER_DESC: &str = "ORDER BY created_at DESC, id DESC";
 const FAILURE_STATES: &str = "('failed', 'rejected')";
-
-impl FromSql for PanLast4 {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        PanLast4::new(value.as_str()?).map_err(|_| FromSqlError::InvalidType)
-    }
-}
 
 impl FromSql for OrderState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {

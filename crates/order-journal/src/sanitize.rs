@@ -6,6 +6,8 @@
 //!   12 or more digits — also when written in groups separated by single spaces, dashes or dots —
 //!   is replaced by [`REMOVED`]; control characters become spaces; the length is capped.
 
+use desk_domain::luhn_valid;
+
 use crate::error::{JournalError, Result};
 
 /// What replaces a long digit run in free text.
@@ -99,21 +101,6 @@ fn digit_runs(s: &str, separators: bool) -> Vec<(usize, usize, String)> {
         i = end.max(start + 1);
     }
     runs
-}
-
-fn luhn_valid(digits: &str) -> bool {
-    let mut sum = 0u32;
-    for (i, c) in digits.bytes().rev().enumerate() {
-        let mut d = u32::from(c - b'0');
-        if i % 2 == 1 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    sum.is_multiple_of(10)
 }
 
 /// True when `s` holds something shaped like a PAN: 13–19 digits passing the Luhn check, either

@@ -3,9 +3,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize, Serializer};
-
-use crate::error::{JournalError, Result};
+pub use desk_domain::PanLast4;
+use serde::{Deserialize, Serialize};
 
 /// A UTC instant, milliseconds since the Unix epoch (what the journal stores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -80,62 +79,6 @@ impl OrderId {
     /// The raw row id.
     pub const fn get(self) -> i64 {
         self.0
-    }
-}
-
-/// The last 4 digits of a PAN — the only card data the journal may hold.
-///
-/// Only exactly 4 ASCII digits are accepted, so a longer PAN cannot be stored by mistake.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PanLast4([u8; 4]);
-
-impl PanLast4 {
-    /// Accepts exactly 4 ASCII digits, nothing else (no spaces, no longer input).
-    pub fn new(digits: &str) -> Result<Self> {
-        let bytes = digits.as_bytes();
-        match <[u8; 4]>::try_from(bytes) {
-            Ok(arr) if arr.iter().all(u8::is_ascii_digit) => Ok(Self(arr)),
-            _ => Err(JournalError::InvalidInput {
-                field: "pan_last4",
-                reason: "it must be exactly the last 4 digits of the card number",
-            }),
-        }
-    }
-
-    /// The 4 digits.
-    pub fn as_str(&self) -> &str {
-        // All 4 bytes are ASCII digits (checked in `new`), hence valid UTF-8.
-        std::str::from_utf8(&self.0).unwrap_or("????")
-    }
-
-    /// The masked display form, `•••• 1234`.
-    pub fn masked(&self) -> String {
-        format!("\u{2022}\u{2022}\u{2022}\u{2022} {}", self.as_str())
-    }
-}
-
-impl TryFrom<&str> for PanLast4 {
-    type Error = JournalError;
-    fn try_from(value: &str) -> Result<Self> {
-        Self::new(value)
-    }
-}
-
-impl fmt::Debug for PanLast4 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PanLast4({})", self.as_str())
-    }
-}
-
-impl fmt::Display for PanLast4 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for PanLast4 {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

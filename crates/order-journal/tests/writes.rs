@@ -30,14 +30,9 @@ fn pan_last4_accepts_exactly_four_ascii_digits() {
         "-123",
     ] {
         let err = PanLast4::new(bad).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                JournalError::InvalidInput {
-                    field: "pan_last4",
-                    ..
-                }
-            ),
+        assert_eq!(
+            (err.path.as_str(), err.code),
+            ("panLast4", desk_domain::FieldErrorCode::Pattern),
             "{bad:?}"
         );
     }

@@ -1,7 +1,8 @@
 //! What this desk may order: the card products, stations and service identifiers that D1
 //! fixed at onboarding. Comes from configuration; the teller picks from it, never types it.
 
-use d1_client::{PaymentApplication, ProductRules};
+use d1_client::PaymentApplication;
+use desk_domain::ProductRules;
 use serde::Serialize;
 
 /// One card product.

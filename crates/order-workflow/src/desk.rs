@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use d1_client::{D1Client, EncryptionKey, OrderIds, PreparedOrder};
-use order_journal::{Journal, NewOrder, PanLast4, Timestamp};
+use order_journal::{Journal, NewOrder, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::catalog::Catalog;
@@ -118,7 +118,7 @@ impl OrderDesk {
     }
 
     /// Every problem with the draft; empty when it can be sent. Encrypts and sends nothing.
-    pub fn problems(&self, draft: &OrderDraft) -> Vec<crate::FieldProblem> {
+    pub fn problems(&self, draft: &OrderDraft) -> Vec<crate::FieldError> {
         draft.problems(&self.inner.catalog)
     }
 
@@ -148,7 +148,7 @@ impl OrderDesk {
                 .unwrap_or_default(),
             issuance_type: checked.request.services.issuance.clone(),
             priority: checked.request.services.priority.clone(),
-            masked_pan: format!("•••• {}", checked.card.last4()),
+            masked_pan: checked.card.masked_pan(),
             artwork_name,
             custom_line_count: checked
                 .request
@@ -177,7 +177,10 @@ impl OrderDesk {
             product_id: checked.product_id.clone(),
             station_id: checked.request.perso_station.clone(),
             issuance_type: checked.request.services.issuance.clone(),
-            pan_last4: PanLast4::new(&checked.card.last4())?,
+            pan_last4: checked
+                .card
+                .pan_last4()
+                .map_err(|e| WorkflowError::Invalid(vec![e]))?,
             card_id: ids.card_id.as_str().to_owned(),
             issuer_request_id: ids.issuer_request_id.as_str().to_owned(),
             correlation_id: ids.correlation_id.as_str().to_owned(),

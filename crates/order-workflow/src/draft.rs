@@ -2,18 +2,15 @@
 //! `d1_client` (the vendor schema and the card rules); this module only adds what the
 //! catalog decides: which products, issuance types, stations and priorities exist.
 
-use std::fmt;
-
-use d1_client::{
-    CardCarrierConfig, CardDataInput, CardDesign, CardRequestInstant, FieldError, Services,
-};
-use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use d1_client::{CardCarrierConfig, CardDesign, CardRequestInstant, Services};
+use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
+use serde::Deserialize;
 
 use crate::catalog::{Catalog, Product};
 
-/// The order form as the teller filled it. `card` holds card data: wiped on drop,
-/// never serialized, `Debug` prints `<redacted>`.
+/// The order form as the teller filled it. `card` is the one shape of card data from the
+/// window to the JWE (`desk_domain::CardDataInput`): wiped on drop, never serialized, `Debug`
+/// shows no value.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
@@ -23,35 +20,9 @@ pub struct OrderDraft {
     pub issuance_type: String,
     pub priority: Option<String>,
     pub perso_station: String,
-    pub card: CardDraft,
+    pub card: CardDataInput,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
-}
-
-/// The card data fields of the form.
-#[derive(Clone, Default, Deserialize, Zeroize, ZeroizeOnDrop)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
-pub struct CardDraft {
-    #[serde(default)]
-    pub pan: String,
-    /// `MM/YY`.
-    #[serde(default)]
-    pub exp: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub second_name: Option<String>,
-    #[serde(default)]
-    pub cvv2: Option<String>,
-    #[serde(default)]
-    pub pan_sequence_number: Option<String>,
-}
-
-impl fmt::Debug for CardDraft {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CardDraft(<redacted>)")
-    }
 }
 
 /// `cardDesign` as typed.
@@ -78,46 +49,8 @@ pub struct CarrierDraft {
     pub multi_card_order: Option<String>,
 }
 
-/// One problem with one field, named by its D1 path (`cardData.pan`,
-/// `cardDesign.customLines[2]`). The UI turns `code` into words in the teller's language.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
-pub struct FieldProblem {
-    pub field: String,
-    pub code: String,
-    /// The length or count limit that was crossed, when there is one.
-    pub limit: Option<u32>,
-}
-
-impl FieldProblem {
-    fn new(field: impl Into<String>, code: &str) -> Self {
-        Self {
-            field: field.into(),
-            code: code.to_owned(),
-            limit: None,
-        }
-    }
-
-    fn from_d1(error: &FieldError, product: Option<&Product>) -> Self {
-        let code = error.code.as_str();
-        let limit = match (error.path.as_str(), code) {
-            ("cardData.name" | "cardData.secondName", "too_long") => {
-                product.map(|p| p.rules.name_max_len as u32)
-            }
-            (path, "too_long") if path.contains("customLines[") => Some(256),
-            (path, "too_many_items") if path.ends_with("customLines") => Some(10),
-            (path, "too_many_items") if path.ends_with("images") => Some(5),
-            ("consumerId", "too_long") => Some(64),
-            ("cardDesign.memberId", "too_long") => Some(48),
-            _ => None,
-        };
-        Self {
-            field: error.path.clone(),
-            code: code.to_owned(),
-            limit,
-        }
-    }
+fn problem(path: &str, code: FieldErrorCode) -> FieldError {
+    FieldError::new(path, code)
 }
 
 /// A draft that passed every check, ready to be encrypted and sent.
@@ -140,48 +73,48 @@ impl OrderDraft {
     fn to_request(
         &self,
         catalog: &Catalog,
-    ) -> (CardRequestInstant, Option<Product>, Vec<FieldProblem>) {
+    ) -> (CardRequestInstant, Option<Product>, Vec<FieldError>) {
         let mut problems = Vec::new();
         let product = catalog.product(&self.card_product_id).cloned();
         match &product {
             None if self.card_product_id.is_empty() => {
-                problems.push(FieldProblem::new("cardProductId", "required"))
+                problems.push(problem("cardProductId", FieldErrorCode::Required))
             }
-            None => problems.push(FieldProblem::new("cardProductId", "not_offered")),
+            None => problems.push(problem("cardProductId", FieldErrorCode::NotOffered)),
             Some(p)
                 if !self.issuance_type.is_empty()
                     && !p.issuance_types.contains(&self.issuance_type) =>
             {
-                problems.push(FieldProblem::new(
+                problems.push(problem(
                     "services.issuance",
-                    "not_allowed_for_product",
+                    FieldErrorCode::NotAllowedForProduct,
                 ));
             }
             Some(_) => {}
         }
         if self.issuance_type.is_empty() {
-            problems.push(FieldProblem::new("services.issuance", "required"));
+            problems.push(problem("services.issuance", FieldErrorCode::Required));
         }
         if self.perso_station.is_empty() {
-            problems.push(FieldProblem::new("persoStation", "required"));
+            problems.push(problem("persoStation", FieldErrorCode::Required));
         } else if catalog.station(&self.perso_station).is_none() {
-            problems.push(FieldProblem::new("persoStation", "not_offered"));
+            problems.push(problem("persoStation", FieldErrorCode::NotOffered));
         }
         let priority = non_empty(&self.priority);
         if priority
             .as_ref()
             .is_some_and(|p| !catalog.priorities.contains(p))
         {
-            problems.push(FieldProblem::new("services.priority", "not_offered"));
+            problems.push(problem("services.priority", FieldErrorCode::NotOffered));
         }
         let artwork = non_empty(&self.design.artwork_id);
         if let (Some(p), Some(artwork)) = (&product, artwork)
             && !p.artworks.iter().any(|a| a.id == artwork)
         {
-            problems.push(FieldProblem::new("cardDesign.artworkId", "not_offered"));
+            problems.push(problem("cardDesign.artworkId", FieldErrorCode::NotOffered));
         }
         if self.consumer_id.trim().is_empty() {
-            problems.push(FieldProblem::new("consumerId", "required"));
+            problems.push(problem("consumerId", FieldErrorCode::Required));
         }
 
         let design = CardDesign {
@@ -230,28 +163,22 @@ impl OrderDraft {
         (request, product, problems)
     }
 
-    fn card_input(&self, product: Option<&Product>) -> (CardDataInput, Vec<FieldProblem>) {
-        let mut problems = Vec::new();
-        let mut input = CardDataInput::new(
-            self.card.pan.clone(),
-            self.card.exp.clone(),
-            self.card.name.clone(),
-        );
-        input.second_name = non_empty(&self.card.second_name);
-        input.pan_sequence_number = non_empty(&self.card.pan_sequence_number);
-        let cvv2 = non_empty(&self.card.cvv2);
-        match (product.map(|p| p.supplies_cvv2), cvv2) {
-            (Some(true), None) => problems.push(FieldProblem::new("cardData.cvv2", "required")),
-            (Some(false), Some(_)) => {
-                problems.push(FieldProblem::new("cardData.cvv2", "not_for_product"))
-            }
-            (_, cvv2) => input.cvv2 = cvv2,
+    /// What the product decides about the card data: whether the teller types the CVV2.
+    fn card_problems(&self, product: Option<&Product>) -> Vec<FieldError> {
+        let cvv2_given = self
+            .card
+            .cvv2
+            .as_ref()
+            .is_some_and(|c| !c.expose().trim().is_empty());
+        match (product.map(|p| p.supplies_cvv2), cvv2_given) {
+            (Some(true), false) => vec![problem("cardData.cvv2", FieldErrorCode::Required)],
+            (Some(false), true) => vec![problem("cardData.cvv2", FieldErrorCode::NotForProduct)],
+            _ => Vec::new(),
         }
-        (input, problems)
     }
 
     /// Every problem with this draft, without encrypting anything. Empty means it can be sent.
-    pub fn problems(&self, catalog: &Catalog) -> Vec<FieldProblem> {
+    pub fn problems(&self, catalog: &Catalog) -> Vec<FieldError> {
         match self.check(catalog) {
             Ok(_) => Vec::new(),
             Err(problems) => problems,
@@ -259,30 +186,30 @@ impl OrderDraft {
     }
 
     /// Runs every check: the catalog's, the vendor schema's and the card rules'.
-    pub(crate) fn check(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldProblem>> {
+    pub(crate) fn check(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldError>> {
         let (request, product, mut problems) = self.to_request(catalog);
         let schema_errors = d1_client::validate_request(&request);
-        let schema_problems: Vec<FieldProblem> = schema_errors
-            .iter()
-            // The catalog already named a missing product or station more precisely.
-            .filter(|e| !problems.iter().any(|p| p.field == e.path))
-            .map(|e| FieldProblem::from_d1(e, product.as_ref()))
-            .collect();
-        problems.extend(schema_problems);
-        let (input, card_problems) = self.card_input(product.as_ref());
-        problems.extend(card_problems);
+        problems.extend(
+            schema_errors
+                .into_iter()
+                // The catalog already named a missing product or station more precisely.
+                .filter(|e| !problems.iter().any(|p| p.path == e.path))
+                .collect::<Vec<_>>(),
+        );
+        problems.extend(self.card_problems(product.as_ref()));
         let rules = product
             .as_ref()
             .map(|p| p.rules.clone())
             .unwrap_or_default();
-        let card = match d1_client::CardData::from_input(&input, &rules) {
+        let card = match d1_client::CardData::from_input(&self.card, &rules) {
             Ok(card) => Some(card),
             Err(errors) => {
-                problems.extend(
-                    errors
-                        .iter()
-                        .map(|e| FieldProblem::from_d1(e, product.as_ref())),
-                );
+                let named: Vec<FieldError> = errors
+                    .into_iter()
+                    // A CVV2 the product does not take is named once, as such.
+                    .filter(|e| !problems.iter().any(|p| p.path == e.path))
+                    .collect();
+                problems.extend(named);
                 None
             }
         };

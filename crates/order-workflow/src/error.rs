@@ -1,15 +1,15 @@
 use d1_client::D1Error;
 use order_journal::JournalError;
 
-use crate::draft::FieldProblem;
 use crate::policy::{self, ErrorClass, ErrorKind, Phase};
+use desk_domain::FieldError;
 
 /// Why an order step did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
     /// The draft has problems; nothing was sent.
     #[error("{} field(s) of the order need correcting", .0.len())]
-    Invalid(Vec<FieldProblem>),
+    Invalid(Vec<FieldError>),
     /// D1 (or the way to it) failed. `card_id` is set once the order has ids; `class` is what
     /// the error policy made of it for this order.
     #[error("{}", .error.user_message())]

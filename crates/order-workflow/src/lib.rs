@@ -18,7 +18,8 @@ mod views;
 
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
-pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
+pub use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
+pub use draft::{CarrierDraft, DesignDraft, OrderDraft};
 pub use error::WorkflowError;
 pub use policy::ErrorKind;
 pub use supervisor::{

@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use d1_client::{
-    BinRange, D1Client, D1Config, EncryptionKey, ExpFormat, IssuerId, ProductRules, RetryPolicy,
-};
+use d1_client::{D1Client, D1Config, EncryptionKey, IssuerId, RetryPolicy};
 use desk_config::Config;
 use desk_secrets::{Namespace, SecretStore};
 
@@ -54,29 +52,7 @@ pub fn catalog(config: &Config) -> Catalog {
                 } else {
                     p.issuance_types.clone()
                 },
-                rules: ProductRules {
-                    bin_ranges: p
-                        .bin_ranges
-                        .iter()
-                        .filter_map(|r| {
-                            Some(BinRange {
-                                low: r.from.parse().ok()?,
-                                high: r.to.parse().ok()?,
-                                prefix_len: u8::try_from(r.from.len()).ok()?,
-                            })
-                        })
-                        .collect(),
-                    pan_lengths: p
-                        .pan_lengths
-                        .iter()
-                        .filter_map(|l| u8::try_from(*l).ok())
-                        .collect(),
-                    name_max_len: p.name_max_length as usize,
-                    exp_format: match p.exp_format {
-                        desk_config::ExpFormat::Yymm => ExpFormat::Yymm,
-                        desk_config::ExpFormat::Mmyy => ExpFormat::Mmyy,
-                    },
-                },
+                rules: p.rules(),
                 supplies_cvv2: p.supplies_cvv2,
                 artworks: p
                     .artworks
@@ -270,6 +246,7 @@ pub fn d1_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use desk_domain::BinRange;
 
     #[test]
     fn training_configuration_gives_the_training_catalog() {

@@ -92,7 +92,6 @@ pub async fn start(
 }
 
 fn sandbox_product(product: &crate::catalog::Product) -> d1_sandbox::ProductConfig {
-    let digits = |value: u64, len: u8| format!("{value:0width$}", width = usize::from(len));
     d1_sandbox::ProductConfig {
         id: product.id.clone(),
         bin_ranges: product
@@ -100,15 +99,15 @@ fn sandbox_product(product: &crate::catalog::Product) -> d1_sandbox::ProductConf
             .bin_ranges
             .iter()
             .map(|r| d1_sandbox::BinRange {
-                low: digits(r.low, r.prefix_len),
-                high: digits(r.high, r.prefix_len),
+                low: r.from_prefix(),
+                high: r.to_prefix(),
             })
             .collect(),
         pan_lengths: product
             .rules
             .pan_lengths
             .iter()
-            .map(|l| usize::from(*l))
+            .filter_map(|l| usize::try_from(*l).ok())
             .collect(),
         exp_format: match product.rules.exp_format {
             d1_client::ExpFormat::Yymm => d1_sandbox::ExpFormat::Yymm,

@@ -15,7 +15,7 @@ pub struct ProductOption {
     pub issuance_types: Vec<String>,
     pub supplies_cvv2: bool,
     pub artworks: Vec<Artwork>,
-    pub pan_lengths: Vec<u8>,
+    pub pan_lengths: Vec<u32>,
     pub name_max_length: u32,
 }
 
@@ -43,7 +43,7 @@ impl FormOptions {
                     supplies_cvv2: p.supplies_cvv2,
                     artworks: p.artworks.clone(),
                     pan_lengths: p.rules.pan_lengths.clone(),
-                    name_max_length: p.rules.name_max_len as u32,
+                    name_max_length: p.rules.name_max_length,
                 })
                 .collect(),
             stations: catalog.stations.clone(),

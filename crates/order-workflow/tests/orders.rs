@@ -209,7 +209,7 @@ async fn an_invalid_draft_is_refused_with_every_problem_and_nothing_is_sent_or_j
     };
     let fields: Vec<(&str, &str)> = problems
         .iter()
-        .map(|p| (p.field.as_str(), p.code.as_str()))
+        .map(|p| (p.path.as_str(), p.code.as_str()))
         .collect();
     assert!(
         fields.contains(&("cardData.pan", "invalid_luhn")),

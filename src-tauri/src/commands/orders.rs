@@ -1,7 +1,7 @@
 //! The teller's order: options, checks, review, submit, production status.
 
 use order_workflow::{
-    FieldProblem, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
+    FieldError, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
     ProductionView, SubmittedOrder,
 };
 use tauri::State;
@@ -25,7 +25,7 @@ pub async fn order_form_options(state: State<'_, AppState>) -> Result<FormOption
 pub async fn check_order(
     state: State<'_, AppState>,
     draft: OrderDraft,
-) -> Result<Vec<FieldProblem>, IpcError> {
+) -> Result<Vec<FieldError>, IpcError> {
     Ok(state.desk().await?.problems(&draft))
 }
 

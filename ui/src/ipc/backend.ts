@@ -2,44 +2,68 @@
 // implementation, tests a fake one. Only files in this folder import `@tauri-apps/*`.
 import type {
   AppInfo,
-  FieldProblem_Serialize,
-  FormOptions_Serialize,
-  IpcError_Serialize,
-  OrderDraft_Serialize,
-  OrderProgress,
-  OrderReview_Serialize,
-  ProductionView_Serialize,
-  SubmittedOrder_Serialize,
   Bucket,
+  CardDataInput,
+  CarrierDraft,
+  DesignDraft,
   ExportResult,
-  OrderFilter_Deserialize,
-  OrderPage_Serialize,
-  OrderRow_Serialize,
+  FieldError,
+  FormOptions,
+  InterruptedOrder,
+  IpcError,
+  OrderDraft as OrderDraftInput,
+  OrderFilter,
+  OrderPage,
+  OrderProgress,
+  OrderReview,
+  OrderRow,
   OrderStats,
-  OrderTimeline_Serialize,
-  RefreshResult_Serialize,
+  OrderTimeline,
+  ProductionView,
+  RefreshResult,
+  SubmittedOrder,
   SupervisorAccess,
-  InterruptedOrder_Serialize,
 } from "./bindings";
 
-export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";
-export type InterruptedOrder = InterruptedOrder_Serialize;
-export type IpcError = IpcError_Serialize;
-export type FieldProblem = FieldProblem_Serialize;
-export type FormOptions = FormOptions_Serialize;
-export type ProductOption = FormOptions_Serialize["products"][number];
-/** The form's state: every field present. */
-export type OrderDraft = OrderDraft_Serialize;
-export type OrderReview = OrderReview_Serialize;
-export type SubmittedOrder = SubmittedOrder_Serialize;
-export type ProductionView = ProductionView_Serialize;
-export type { Bucket, ChartBucket, ChartLabel, ExportResult, OrderState, OrderStats, SupervisorAccess } from "./bindings";
-export type OrderFilter = OrderFilter_Deserialize;
-export type OrderPage = OrderPage_Serialize;
-export type OrderRow = OrderRow_Serialize;
-export type OrderTimeline = OrderTimeline_Serialize;
-export type TimelineEntry = OrderTimeline_Serialize["history"][number];
-export type RefreshResult = RefreshResult_Serialize;
+export type {
+  AppInfo,
+  Bucket,
+  ChartBucket,
+  ChartLabel,
+  Environment,
+  ErrorKind,
+  ExportResult,
+  FieldError,
+  FormOptions,
+  InterruptedOrder,
+  IpcError,
+  OrderFilter,
+  OrderPage,
+  OrderProgress,
+  OrderReview,
+  OrderRow,
+  OrderState,
+  OrderStats,
+  OrderTimeline,
+  ProductionPhase,
+  ProductionView,
+  RefreshResult,
+  SubmittedOrder,
+  SupervisorAccess,
+  Verdict,
+} from "./bindings";
+/** The card fields the form has, every one present (Rust takes any subset of `CardDataInput`). */
+export type CardDraft = Required<Pick<CardDataInput, "pan" | "exp" | "name" | "secondName" | "cvv2" | "panSequenceNumber">>;
+/** The form's state: every field present. What Rust receives is the `OrderDraft` of the bindings. */
+export type OrderDraft = Required<Omit<OrderDraftInput, "card" | "design" | "carrier">> & {
+  card: CardDraft;
+  design: Required<DesignDraft>;
+  carrier: Required<CarrierDraft>;
+};
+/** One problem with one field of the order (the Rust `FieldError`). */
+export type FieldProblem = FieldError;
+export type ProductOption = FormOptions["products"][number];
+export type TimelineEntry = OrderTimeline["history"][number];
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 

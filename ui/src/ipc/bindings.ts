@@ -8,40 +8,40 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	appInfo: () => typedError<AppInfo_Serialize, IpcError_Serialize>(__TAURI_INVOKE("app_info")),
+	appInfo: () => typedError<AppInfo, IpcError>(__TAURI_INVOKE("app_info")),
 	/**  Fetches (or reuses) a D1 access token: proves D1 is reachable and accepts this desk. */
-	checkConnection: () => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("check_connection")),
+	checkConnection: () => typedError<null, IpcError>(__TAURI_INVOKE("check_connection")),
 	/**  Products, stations and priorities the form offers. */
-	orderFormOptions: () => typedError<FormOptions_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_form_options")),
+	orderFormOptions: () => typedError<FormOptions, IpcError>(__TAURI_INVOKE("order_form_options")),
 	/**  Every problem with the draft (empty when it can be sent). Nothing is sent. */
-	checkOrder: (draft: OrderDraft_Deserialize) => typedError<FieldProblem_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("check_order", { draft })),
+	checkOrder: (draft: OrderDraft) => typedError<FieldError[], IpcError>(__TAURI_INVOKE("check_order", { draft })),
 	/**  The masked summary to confirm before sending. */
-	reviewOrder: (draft: OrderDraft_Deserialize) => typedError<OrderReview_Serialize, IpcError_Serialize>(__TAURI_INVOKE("review_order", { draft })),
+	reviewOrder: (draft: OrderDraft) => typedError<OrderReview, IpcError>(__TAURI_INVOKE("review_order", { draft })),
 	/**  Orders the card; `progress` follows encrypting → authenticating → sending → accepted. */
-	submitOrder: (draft: OrderDraft_Deserialize, progress: Channel<OrderProgress>) => typedError<SubmittedOrder_Serialize, IpcError_Serialize>(__TAURI_INVOKE("submit_order", { draft, progress })),
+	submitOrder: (draft: OrderDraft, progress: Channel<OrderProgress>) => typedError<SubmittedOrder, IpcError>(__TAURI_INVOKE("submit_order", { draft, progress })),
 	/**  Sends again an order D1 has not received: same card id, same encrypted data. */
-	resendOrder: (cardId: string, progress: Channel<OrderProgress>) => typedError<SubmittedOrder_Serialize, IpcError_Serialize>(__TAURI_INVOKE("resend_order", { cardId, progress })),
+	resendOrder: (cardId: string, progress: Channel<OrderProgress>) => typedError<SubmittedOrder, IpcError>(__TAURI_INVOKE("resend_order", { cardId, progress })),
 	/**  The card's production status, fresh from D1. */
-	orderStatus: (cardId: string) => typedError<ProductionView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_status", { cardId })),
+	orderStatus: (cardId: string) => typedError<ProductionView, IpcError>(__TAURI_INVOKE("order_status", { cardId })),
 	/**  The orders the previous run of the app left unfinished, with what is known of each now. */
-	interruptedOrders: () => typedError<InterruptedOrder_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("interrupted_orders")),
-	supervisorAccess: () => typedError<SupervisorAccess, IpcError_Serialize>(__TAURI_INVOKE("supervisor_access")),
+	interruptedOrders: () => typedError<InterruptedOrder[], IpcError>(__TAURI_INVOKE("interrupted_orders")),
+	supervisorAccess: () => typedError<SupervisorAccess, IpcError>(__TAURI_INVOKE("supervisor_access")),
 	/**  One page of orders, newest first, with filters and search. */
-	listOrders: (filter: OrderFilter_Deserialize) => typedError<OrderPage_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_orders", { filter })),
+	listOrders: (filter: OrderFilter) => typedError<OrderPage, IpcError>(__TAURI_INVOKE("list_orders", { filter })),
 	/**  An order and its status timeline. */
-	orderDetail: (cardId: string) => typedError<OrderTimeline_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_detail", { cardId })),
+	orderDetail: (cardId: string) => typedError<OrderTimeline, IpcError>(__TAURI_INVOKE("order_detail", { cardId })),
 	/**  Asks D1 for the status of these orders (every pending order when the list is empty). */
-	refreshOrders: (cardIds: string[]) => typedError<RefreshResult_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("refresh_orders", { cardIds })),
+	refreshOrders: (cardIds: string[]) => typedError<RefreshResult[], IpcError>(__TAURI_INVOKE("refresh_orders", { cardIds })),
 	/**  Orders per hour or day, failures by reason and by station, over `[from, to)` (ms, UTC). */
-	orderStats: (from: number | null, to: number | null, bucket: Bucket) => typedError<OrderStats, IpcError_Serialize>(__TAURI_INVOKE("order_stats", { from, to, bucket })),
+	orderStats: (from: number | null, to: number | null, bucket: Bucket) => typedError<OrderStats, IpcError>(__TAURI_INVOKE("order_stats", { from, to, bucket })),
 	/**  Orders that need a person: failed, rejected, outcome unknown, stuck in production. */
-	orderExceptions: () => typedError<OrderRow_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("order_exceptions")),
+	orderExceptions: () => typedError<OrderRow[], IpcError>(__TAURI_INVOKE("order_exceptions")),
 	/**
 	 *  Writes the orders matching `filter` as masked CSV to a new file in the user's Downloads
 	 *  folder and says where. The window never names the path: it cannot make the app write
 	 *  anywhere else.
 	 */
-	exportOrders: (filter: OrderFilter_Deserialize) => typedError<ExportResult, IpcError_Serialize>(__TAURI_INVOKE("export_orders", { filter })),
+	exportOrders: (filter: OrderFilter) => typedError<ExportResult, IpcError>(__TAURI_INVOKE("export_orders", { filter })),
 };
 
 /** Events */
@@ -52,21 +52,7 @@ export const events = {
 
 /* Types */
 /**  What the window shows about this installation. */
-export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
-
-/**  What the window shows about this installation. */
-export type AppInfo_Deserialize = {
-	productName: string,
-	version: string,
-	environment: Environment,
-	/**  Sensitive form fields clear themselves after this much idle time. */
-	idleClearSeconds: number,
-	/**  The configured UI language (`en`, `es`), or none to follow the OS. */
-	language?: string | null,
-};
-
-/**  What the window shows about this installation. */
-export type AppInfo_Serialize = {
+export type AppInfo = {
 	productName: string,
 	version: string,
 	environment: Environment,
@@ -89,50 +75,36 @@ export type Bucket =
 /**  One UTC day. */
 "day";
 
-/**  The card data fields of the form. */
-export type CardDraft = CardDraft_Serialize | CardDraft_Deserialize;
-
-/**  The card data fields of the form. */
-export type CardDraft_Deserialize = {
+/**
+ *  The card data of an order as the teller typed it, straight from the form. Deserializable
+ *  (IPC); not serializable; `Debug` shows no value; every string is wiped on drop. The card
+ *  rules (`d1_client::CardData::from_input`) turn it into the validated wire form.
+ */
+export type CardDataInput = {
 	pan?: string,
 	/**  `MM/YY`. */
 	exp?: string,
 	name?: string,
 	secondName?: string | null,
+	encodedName?: string | null,
 	cvv2?: string | null,
+	cvv1?: string | null,
+	pvv?: string | null,
+	/**  Two digits; `"00"` when absent. */
 	panSequenceNumber?: string | null,
-};
-
-/**  The card data fields of the form. */
-export type CardDraft_Serialize = {
-	pan: string,
 	/**  `MM/YY`. */
-	exp: string,
-	name: string,
-	secondName: string | null,
-	cvv2: string | null,
-	panSequenceNumber: string | null,
+	effectiveDate?: string | null,
+	paymentAccountReference?: string | null,
+	trackData?: TrackDataInput | null,
 };
 
 /**  `cardCarrierConfig` as typed. */
-export type CarrierDraft = CarrierDraft_Serialize | CarrierDraft_Deserialize;
-
-/**  `cardCarrierConfig` as typed. */
-export type CarrierDraft_Deserialize = {
+export type CarrierDraft = {
 	language?: string | null,
 	customLines?: string[],
 	images?: string[],
 	multiCardId?: string | null,
 	multiCardOrder?: string | null,
-};
-
-/**  `cardCarrierConfig` as typed. */
-export type CarrierDraft_Serialize = {
-	language: string | null,
-	customLines: string[],
-	images: string[],
-	multiCardId: string | null,
-	multiCardOrder: string | null,
 };
 
 /**  A count per chart bucket. */
@@ -149,24 +121,12 @@ export type ChartLabel = {
 };
 
 /**  `cardDesign` as typed. */
-export type DesignDraft = DesignDraft_Serialize | DesignDraft_Deserialize;
-
-/**  `cardDesign` as typed. */
-export type DesignDraft_Deserialize = {
+export type DesignDraft = {
 	artworkId?: string | null,
 	customLines?: string[],
 	memberId?: string | null,
 	images?: string[],
 	cardImage?: string | null,
-};
-
-/**  `cardDesign` as typed. */
-export type DesignDraft_Serialize = {
-	artworkId: string | null,
-	customLines: string[],
-	memberId: string | null,
-	images: string[],
-	cardImage: string | null,
 };
 
 /**  Which D1 the desk talks to. */
@@ -213,77 +173,59 @@ export type ExportResult = {
 };
 
 /**
- *  One problem with one field, named by its D1 path (`cardData.pan`,
- *  `cardDesign.customLines[2]`). The UI turns `code` into words in the teller's language.
+ *  One invalid field: its D1 path (`cardDesign.customLines[3]`, serialized as `field`), a
+ *  stable code, and the length or count limit that was crossed when there is one. Never carries
+ *  the field's value.
  */
-export type FieldProblem = FieldProblem_Serialize | FieldProblem_Deserialize;
-
-/**
- *  One problem with one field, named by its D1 path (`cardData.pan`,
- *  `cardDesign.customLines[2]`). The UI turns `code` into words in the teller's language.
- */
-export type FieldProblem_Deserialize = {
+export type FieldError = {
 	field: string,
-	code: string,
-	/**  The length or count limit that was crossed, when there is one. */
+	code: FieldErrorCode,
+	/**  The limit behind `too_short`, `too_long` and `too_many_items`. */
 	limit?: number | null,
 };
 
-/**
- *  One problem with one field, named by its D1 path (`cardData.pan`,
- *  `cardDesign.customLines[2]`). The UI turns `code` into words in the teller's language.
- */
-export type FieldProblem_Serialize = {
-	field: string,
-	code: string,
-	/**  The length or count limit that was crossed, when there is one. */
-	limit: number | null,
-};
+/**  Stable error codes (serialized in snake_case) that the window maps to messages. */
+export type FieldErrorCode = 
+/**  A required value is missing or empty. */
+"required" | 
+/**  Fewer characters than allowed (`limit`: the minimum). */
+"too_short" | 
+/**  More characters than allowed (`limit`: the maximum). */
+"too_long" | 
+/**  A character or form that the field does not allow. */
+"pattern" | 
+/**  A list holds more items than allowed (`limit`: the maximum). */
+"too_many_items" | 
+/**  Characters other than digits where only digits are allowed. */
+"not_digits" | 
+/**  The PAN's check digit is wrong (Luhn). */
+"invalid_luhn" | 
+/**  The PAN length is not one the card product allows. */
+"pan_length_not_allowed" | 
+/**  The PAN does not start with a BIN of the card product. */
+"bin_not_allowed" | 
+/**  A date that is not a real MM/YY date. */
+"invalid_date" | 
+/**  The expiry date is in the past. */
+"expired" | 
+/**  The effective date is after the expiry date. */
+"effective_after_expiry" | 
+/**  A product, station, priority or artwork this desk does not offer. */
+"not_offered" | 
+/**  An issuance type the chosen product does not allow. */
+"not_allowed_for_product" | 
+/**  A value the chosen product does not take (a CVV2 D1 computes itself). */
+"not_for_product";
 
 /**  Everything the order form offers. */
-export type FormOptions = FormOptions_Serialize | FormOptions_Deserialize;
-
-/**  Everything the order form offers. */
-export type FormOptions_Deserialize = {
-	products: ProductOption_Deserialize[],
+export type FormOptions = {
+	products: ProductOption[],
 	stations: Station[],
 	priorities: string[],
 };
 
-/**  Everything the order form offers. */
-export type FormOptions_Serialize = {
-	products: ProductOption_Serialize[],
-	stations: Station[],
-	priorities: string[],
-};
-
 /**  An order the previous run left unfinished, as the window lists it after a restart. */
-export type InterruptedOrder = InterruptedOrder_Serialize | InterruptedOrder_Deserialize;
-
-/**  An order the previous run left unfinished, as the window lists it after a restart. */
-export type InterruptedOrder_Deserialize = {
-	cardId: string,
-	consumerId: string,
-	productId: string,
-	productName?: string | null,
-	productNameEs?: string | null,
-	stationId: string,
-	stationName?: string | null,
-	/**  `••••` and these 4 digits: never more of the card number. */
-	last4: string,
-	/**  When the teller ordered it (ms since the Unix epoch). */
-	createdAt: number | null,
-	state: OrderState,
-	d1Status?: string | null,
-	/**  D1's reason or the journal's note, when there is one. */
-	reason?: string | null,
-	correlationId: string,
-	operationId?: string | null,
-	verdict: Verdict,
-};
-
-/**  An order the previous run left unfinished, as the window lists it after a restart. */
-export type InterruptedOrder_Serialize = {
+export type InterruptedOrder = {
 	cardId: string,
 	consumerId: string,
 	productId: string,
@@ -308,33 +250,7 @@ export type InterruptedOrder_Serialize = {
  *  The one error type that crosses IPC, serialized as `{kind, message, ...}`.
  *  Messages are for people: what happened, what to do, and the correlation id.
  */
-export type IpcError = IpcError_Serialize | IpcError_Deserialize;
-
-/**
- *  The one error type that crosses IPC, serialized as `{kind, message, ...}`.
- *  Messages are for people: what happened, what to do, and the correlation id.
- */
-export type IpcError_Deserialize = {
-	kind: ErrorKind,
-	/**  What happened, in plain English (the UI translates `code` when it knows it). */
-	message: string,
-	/**  A stable code for the UI's translations, e.g. D1's error class. */
-	code?: string | null,
-	/**  What the teller or IT should do next. */
-	whatToDo?: string | null,
-	/**  The id to quote to IT, when the error came from a D1 exchange. */
-	correlationId?: string | null,
-	/**  The order concerned, once it has ids. */
-	cardId?: string | null,
-	/**  For `validation`: every field with a problem. */
-	fields: FieldProblem_Deserialize[],
-};
-
-/**
- *  The one error type that crosses IPC, serialized as `{kind, message, ...}`.
- *  Messages are for people: what happened, what to do, and the correlation id.
- */
-export type IpcError_Serialize = {
+export type IpcError = {
 	kind: ErrorKind,
 	/**  What happened, in plain English (the UI translates `code` when it knows it). */
 	message: string,
@@ -347,7 +263,7 @@ export type IpcError_Serialize = {
 	/**  The order concerned, once it has ids. */
 	cardId: string | null,
 	/**  For `validation`: every field with a problem. */
-	fields: FieldProblem_Serialize[],
+	fields: FieldError[],
 };
 
 /**
@@ -359,52 +275,26 @@ export type OrderChanged = {
 };
 
 /**
- *  The order form as the teller filled it. `card` holds card data: wiped on drop,
- *  never serialized, `Debug` prints `<redacted>`.
+ *  The order form as the teller filled it. `card` is the one shape of card data from the
+ *  window to the JWE (`desk_domain::CardDataInput`): wiped on drop, never serialized, `Debug`
+ *  shows no value.
  */
-export type OrderDraft = OrderDraft_Serialize | OrderDraft_Deserialize;
-
-/**
- *  The order form as the teller filled it. `card` holds card data: wiped on drop,
- *  never serialized, `Debug` prints `<redacted>`.
- */
-export type OrderDraft_Deserialize = {
+export type OrderDraft = {
 	consumerId?: string,
 	cardProductId?: string,
 	issuanceType?: string,
 	priority?: string | null,
 	persoStation?: string,
-	card?: CardDraft_Deserialize,
-	design?: DesignDraft_Deserialize,
-	carrier?: CarrierDraft_Deserialize,
-};
-
-/**
- *  The order form as the teller filled it. `card` holds card data: wiped on drop,
- *  never serialized, `Debug` prints `<redacted>`.
- */
-export type OrderDraft_Serialize = {
-	consumerId: string,
-	cardProductId: string,
-	issuanceType: string,
-	priority: string | null,
-	persoStation: string,
-	card: CardDraft_Serialize,
-	design: DesignDraft_Serialize,
-	carrier: CarrierDraft_Serialize,
+	card?: CardDataInput,
+	design?: DesignDraft,
+	carrier?: CarrierDraft,
 };
 
 /**
  *  Filters, search and paging of the supervisor list, as the window sends them.
  *  Times are milliseconds since the Unix epoch (UTC).
  */
-export type OrderFilter = OrderFilter_Serialize | OrderFilter_Deserialize;
-
-/**
- *  Filters, search and paging of the supervisor list, as the window sends them.
- *  Times are milliseconds since the Unix epoch (UTC).
- */
-export type OrderFilter_Deserialize = {
+export type OrderFilter = {
 	from?: number | null,
 	to?: number | null,
 	states?: OrderState[],
@@ -419,38 +309,9 @@ export type OrderFilter_Deserialize = {
 	after?: string | null,
 };
 
-/**
- *  Filters, search and paging of the supervisor list, as the window sends them.
- *  Times are milliseconds since the Unix epoch (UTC).
- */
-export type OrderFilter_Serialize = {
-	from: number | null,
-	to: number | null,
-	states: OrderState[],
-	stationId: string | null,
-	operator: string | null,
-	productId: string | null,
-	issuanceType: string | null,
-	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
-	search: string | null,
-	pageSize: number | null,
-	/**  `next` of the previous page. */
-	after: string | null,
-};
-
 /**  One page of orders, newest first. */
-export type OrderPage = OrderPage_Serialize | OrderPage_Deserialize;
-
-/**  One page of orders, newest first. */
-export type OrderPage_Deserialize = {
-	items: OrderRow_Deserialize[],
-	/**  Pass as `after` for the next page; `null` on the last page. */
-	next?: string | null,
-};
-
-/**  One page of orders, newest first. */
-export type OrderPage_Serialize = {
-	items: OrderRow_Serialize[],
+export type OrderPage = {
+	items: OrderRow[],
 	/**  Pass as `after` for the next page; `null` on the last page. */
 	next: string | null,
 };
@@ -461,25 +322,7 @@ export type OrderProgress = { stage: "encrypting" } | { stage: "authenticating" 
 { stage: "checking" } | { stage: "accepted"; operationId: string };
 
 /**  The masked summary the teller confirms before anything is sent. */
-export type OrderReview = OrderReview_Serialize | OrderReview_Deserialize;
-
-/**  The masked summary the teller confirms before anything is sent. */
-export type OrderReview_Deserialize = {
-	consumerId: string,
-	productName: string,
-	/**  The product's Spanish name, when configured. */
-	productNameEs?: string | null,
-	stationName: string,
-	issuanceType: string,
-	priority?: string | null,
-	/**  `•••• 1234`: never more than the last 4 digits. */
-	maskedPan: string,
-	artworkName?: string | null,
-	customLineCount: number,
-};
-
-/**  The masked summary the teller confirms before anything is sent. */
-export type OrderReview_Serialize = {
+export type OrderReview = {
 	consumerId: string,
 	productName: string,
 	/**  The product's Spanish name, when configured. */
@@ -494,39 +337,7 @@ export type OrderReview_Serialize = {
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
-export type OrderRow = OrderRow_Serialize | OrderRow_Deserialize;
-
-/**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
-export type OrderRow_Deserialize = {
-	createdAt: number | null,
-	/**  When the journal last learned something new about the order. */
-	updatedAt: number | null,
-	/**
-	 *  When D1 last answered about this order: the later of `updatedAt` and a status check
-	 *  of this session that changed nothing. A status is as current as this, no more.
-	 */
-	checkedAt: number | null,
-	operator: string,
-	consumerId: string,
-	productId: string,
-	stationId: string,
-	issuanceType: string,
-	last4: string,
-	cardId: string,
-	issuerRequestId: string,
-	correlationId: string,
-	operationId?: string | null,
-	state: OrderState,
-	/**  D1's `details.status` as received (unknown values shown as they come). */
-	d1Status?: string | null,
-	errorCode?: string | null,
-	errorMessage?: string | null,
-	/**  Not final: a status refresh can change it. */
-	pending: boolean,
-};
-
-/**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
-export type OrderRow_Serialize = {
+export type OrderRow = {
 	createdAt: number | null,
 	/**  When the journal last learned something new about the order. */
 	updatedAt: number | null,
@@ -619,37 +430,13 @@ export type OrderStats = {
 };
 
 /**  An order and its whole timeline, oldest step first. */
-export type OrderTimeline = OrderTimeline_Serialize | OrderTimeline_Deserialize;
-
-/**  An order and its whole timeline, oldest step first. */
-export type OrderTimeline_Deserialize = {
-	order: OrderRow_Deserialize,
-	history: TimelineEntry_Deserialize[],
-};
-
-/**  An order and its whole timeline, oldest step first. */
-export type OrderTimeline_Serialize = {
-	order: OrderRow_Serialize,
-	history: TimelineEntry_Serialize[],
+export type OrderTimeline = {
+	order: OrderRow,
+	history: TimelineEntry[],
 };
 
 /**  A card product as the form offers it. */
-export type ProductOption = ProductOption_Serialize | ProductOption_Deserialize;
-
-/**  A card product as the form offers it. */
-export type ProductOption_Deserialize = {
-	id: string,
-	displayName: string,
-	displayNameEs?: string | null,
-	issuanceTypes: string[],
-	suppliesCvv2: boolean,
-	artworks: Artwork[],
-	panLengths: number[],
-	nameMaxLength: number,
-};
-
-/**  A card product as the form offers it. */
-export type ProductOption_Serialize = {
+export type ProductOption = {
 	id: string,
 	displayName: string,
 	displayNameEs: string | null,
@@ -664,24 +451,7 @@ export type ProductOption_Serialize = {
 export type ProductionPhase = "in_progress" | "done" | "failed";
 
 /**  The production status of one card, as D1 reports it. */
-export type ProductionView = ProductionView_Serialize | ProductionView_Deserialize;
-
-/**  The production status of one card, as D1 reports it. */
-export type ProductionView_Deserialize = {
-	cardId: string,
-	operationId: string,
-	/**  `PENDING`, `SUCCESSFUL`, `FAILED`, or a value D1 added later, as received. */
-	status: string,
-	/**  `details.status` as received (unknown values are shown as they come). */
-	detailsStatus: string,
-	reason?: string | null,
-	phase: ProductionPhase,
-	startTime: string,
-	endTime?: string | null,
-};
-
-/**  The production status of one card, as D1 reports it. */
-export type ProductionView_Serialize = {
+export type ProductionView = {
 	cardId: string,
 	operationId: string,
 	/**  `PENDING`, `SUCCESSFUL`, `FAILED`, or a value D1 added later, as received. */
@@ -695,22 +465,10 @@ export type ProductionView_Serialize = {
 };
 
 /**  What a status refresh did for one order. */
-export type RefreshResult = RefreshResult_Serialize | RefreshResult_Deserialize;
-
-/**  What a status refresh did for one order. */
-export type RefreshResult_Deserialize = {
+export type RefreshResult = {
 	cardId: string,
 	/**  The order after the refresh (as the journal holds it), when it could be read. */
-	order?: OrderRow_Deserialize | null,
-	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
-	error?: string | null,
-};
-
-/**  What a status refresh did for one order. */
-export type RefreshResult_Serialize = {
-	cardId: string,
-	/**  The order after the refresh (as the journal holds it), when it could be read. */
-	order: OrderRow_Serialize | null,
+	order: OrderRow | null,
 	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
 	error: string | null,
 };
@@ -733,20 +491,7 @@ export type SubmitOutcome =
 "unknown";
 
 /**  The ids of a submitted order, for the teller to quote to IT. */
-export type SubmittedOrder = SubmittedOrder_Serialize | SubmittedOrder_Deserialize;
-
-/**  The ids of a submitted order, for the teller to quote to IT. */
-export type SubmittedOrder_Deserialize = {
-	outcome: SubmitOutcome,
-	cardId: string,
-	issuerRequestId: string,
-	correlationId: string,
-	operationId?: string | null,
-	last4: string,
-};
-
-/**  The ids of a submitted order, for the teller to quote to IT. */
-export type SubmittedOrder_Serialize = {
+export type SubmittedOrder = {
 	outcome: SubmitOutcome,
 	cardId: string,
 	issuerRequestId: string,
@@ -763,22 +508,18 @@ export type SupervisorAccess = {
 };
 
 /**  One step of an order's timeline. */
-export type TimelineEntry = TimelineEntry_Serialize | TimelineEntry_Deserialize;
-
-/**  One step of an order's timeline. */
-export type TimelineEntry_Deserialize = {
-	at: number | null,
-	state: OrderState,
-	d1Status?: string | null,
-	detail?: string | null,
-};
-
-/**  One step of an order's timeline. */
-export type TimelineEntry_Serialize = {
+export type TimelineEntry = {
 	at: number | null,
 	state: OrderState,
 	d1Status: string | null,
 	detail: string | null,
+};
+
+/**  Track data overrides, as typed or imported. */
+export type TrackDataInput = {
+	track1?: string | null,
+	track2?: string | null,
+	track3?: string | null,
 };
 
 /**  Emitted by the UI once the first screen is interactive. */
