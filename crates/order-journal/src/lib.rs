@@ -30,8 +30,12 @@
 
 mod db;
 mod error;
-mod query;
+mod export;
+mod list_sql;
+mod queries;
+mod retention;
 pub mod sanitize;
+mod statistics;
 #[doc(hidden)]
 pub mod synthetic;
 mod types;
@@ -39,11 +43,13 @@ mod write;
 
 pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, lock_path};
 pub use error::{JournalError, Result};
-pub use query::{
-    Bucket, BucketCount, CSV_HEADER, Cursor, DEFAULT_PAGE_SIZE, DEFAULT_RETENTION, ExceptionQuery,
-    LabelCount, MAX_BUCKETS, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS,
-    MIN_PREFIX_CHARS, MIN_RETENTION, MatchMode, OrderQuery, Page, Search, Stats, TimeRange,
+pub use export::CSV_HEADER;
+pub use queries::{
+    Cursor, DEFAULT_PAGE_SIZE, ExceptionQuery, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE,
+    MAX_SEARCH_CHARS, MIN_PREFIX_CHARS, MatchMode, OrderQuery, Page, Search, TimeRange,
 };
+pub use retention::{DEFAULT_RETENTION, MIN_RETENTION};
+pub use statistics::{Bucket, BucketCount, LabelCount, MAX_BUCKETS, Stats};
 pub use types::{
     HistoryEntry, NewOrder, OperationStatus, OrderDetail, OrderId, OrderState, OrderSummary,
     PanLast4, Timestamp,
