@@ -1,28 +1,23 @@
-//! Starts the order desk in the background: data directory, the journal of the configured D1,
-//! D1 (the in-process training sandbox, or the configured D1 with the keychain's credentials),
+//! Starts the order desk in the background through the one composition root
+//! (`order_workflow::OrderDesk::open`: data directory, the journal of the configured D1, D1),
 //! then follows the orders a previous run left unfinished — in the background, so the form is
 //! usable at once — and tells the window about every order that changes.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use order_workflow::training::{self, TrainingOptions};
-use order_workflow::{OrderDesk, setup};
-use tauri::{AppHandle, Manager};
+use order_workflow::{DeskOptions, Installation, OrderDesk};
+use tauri::AppHandle;
 use tauri_specta::Event;
 
+use crate::IpcError;
 use crate::state::AppState;
-use crate::{ErrorKind, IpcError};
-
-// Test hooks (data directory, sandbox port, training step) are read through
-// desk_config::dev_hooks: debug builds only.
 
 pub fn start(app: &AppHandle, state: AppState) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let desk = open(&app, &state).await;
+        let desk = open(&state).await;
         if let Err(error) = &desk {
-            tracing::error!(kind = ?error.kind, message = %error.message, "the order desk could not start");
+            tracing::error!(kind = ?error.kind, code = ?error.code, "the order desk could not start");
         }
         let ready = desk.as_ref().ok().cloned();
         if let Some(desk) = &ready {
@@ -75,77 +70,15 @@ fn forward_changes(app: &AppHandle, desk: &OrderDesk) {
     });
 }
 
-async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> {
+/// Opens the desk through the one composition root (`order_workflow::OrderDesk::open`), as the
+/// admin CLI does: same data directory, same journal, same keychain entries.
+async fn open(state: &AppState) -> Result<OrderDesk, IpcError> {
     let config = state.config()?.clone();
-    let data_dir = data_dir(app)?;
-    desk_config::private_fs::create_private_dir(&data_dir).map_err(|e| {
-        setup_error(format!(
-            "The data directory {} cannot be created: {e}",
-            data_dir.display()
-        ))
-    })?;
-    let journal_config = config.clone();
-    let journal_dir = data_dir.clone();
-    let journal = tauri::async_runtime::spawn_blocking(move || {
-        setup::open_journal(&journal_dir, &journal_config)
-    })
-    .await
-    .map_err(|e| setup_error(e.to_string()))??;
-    let mut settings = setup::desk_settings(&config);
-    settings.failing_acceptance_writes =
-        desk_config::dev_hooks::failing_acceptance_writes().unwrap_or(0);
-
-    let catalog = setup::catalog(&config);
-    let desk = if config.environment == desk_config::Environment::Training {
-        let options = TrainingOptions {
-            port: desk_config::dev_hooks::sandbox_port().unwrap_or(0),
-            production_step: Duration::from_millis(
-                desk_config::dev_hooks::training_step_ms().unwrap_or(3000),
-            ),
-            retry: setup::retry_policy(&config),
-        };
-        let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
-        tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
-        let desk = OrderDesk::new(
-            d1.client,
-            d1.encryption_key,
-            journal,
-            catalog,
-            crate::identity::current().user.clone(),
-            settings,
-        );
-        state.keep_sandbox(d1.sandbox);
-        desk
-    } else {
-        // The keychain may prompt or block on D-Bus: keep it off the async workers.
-        let development = cfg!(debug_assertions);
-        let (client, encryption_key) = tauri::async_runtime::spawn_blocking(move || {
-            let secrets = setup::secret_store(&config, development)?;
-            setup::d1_client(&config, &secrets)
-        })
-        .await
-        .map_err(|e| setup_error(e.to_string()))??;
-        OrderDesk::new(
-            client,
-            encryption_key,
-            journal,
-            catalog,
-            crate::identity::current().user.clone(),
-            settings,
-        )
-    };
-    Ok(desk)
-}
-
-pub fn data_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
-    if let Some(dir) = desk_config::dev_hooks::data_dir() {
-        return Ok(dir);
+    let operator = crate::identity::current().user.clone();
+    let options = DeskOptions::new(config, Installation::this_build(), operator)?;
+    let opened = OrderDesk::open(options).await?;
+    if let Some(sandbox) = opened.training_d1 {
+        state.keep_sandbox(sandbox);
     }
-    app.path()
-        .app_data_dir()
-        .map_err(|e| setup_error(format!("The data directory cannot be found: {e}")))
-}
-
-fn setup_error(message: String) -> IpcError {
-    IpcError::new(ErrorKind::Setup, message)
+    Ok(opened.desk)
 }

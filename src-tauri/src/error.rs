@@ -1,123 +1,55 @@
-use order_workflow::{FieldError, WorkflowError};
+//! The one error that crosses IPC: `{kind, code, ...facts}`. Every field comes from the order
+//! workflow's [`WorkflowError`]: `kind` from its one error policy, `code` from
+//! [`WorkflowError::code`]. No words: the window says what happened and what to do, in its
+//! language, from `ui/src/locales` (keys `error.codes.<code>` and `error.advice.<code>`).
+
+use order_workflow::{ConfigProblemAt, ErrorCode, FieldError, WorkflowError};
 use serde::Serialize;
 
 /// What the UI does differently for an error: decided by the order workflow's one error policy
 /// (`order_workflow::policy`), never here.
 pub use order_workflow::ErrorKind;
 
-/// The one error type that crosses IPC, serialized as `{kind, message, ...}`.
-/// Messages are for people: what happened, what to do, and the correlation id.
+/// The one error type that crosses IPC, serialized as `{kind, code, ...}`.
 #[derive(Debug, Clone, Serialize, specta::Type, thiserror::Error)]
 #[serde(rename_all = "camelCase")]
-#[error("{message}")]
+#[error("{kind:?}: {code:?}")]
 pub struct IpcError {
     pub kind: ErrorKind,
-    /// What happened, in plain English (the UI translates `code` when it knows it).
-    pub message: String,
-    /// A stable code for the UI's translations, e.g. D1's error class.
-    pub code: Option<String>,
-    /// What the teller or IT should do next.
-    pub what_to_do: Option<String>,
+    /// The stable code the window words (a union of every code in the bindings).
+    pub code: ErrorCode,
     /// The id to quote to IT, when the error came from a D1 exchange.
     pub correlation_id: Option<String>,
     /// The order concerned, once it has ids.
     pub card_id: Option<String>,
+    /// The HTTP status D1 (or a gateway) answered with.
+    pub http_status: Option<u16>,
+    /// D1's `errorCode`, when it sent one.
+    pub d1_error_code: Option<String>,
     /// For `validation`: every field with a problem.
     pub fields: Vec<FieldError>,
-}
-
-impl IpcError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            code: None,
-            what_to_do: None,
-            correlation_id: None,
-            card_id: None,
-            fields: Vec::new(),
-        }
-    }
+    /// For `no_record`: the minutes D1 had to answer (`retry.no_record_after_seconds`).
+    pub grace_minutes: Option<u32>,
+    /// For `not_supervisor`: the OS user.
+    pub user: Option<String>,
+    /// For `config_invalid`: where each problem is.
+    pub config_problems: Vec<ConfigProblemAt>,
 }
 
 impl From<WorkflowError> for IpcError {
     fn from(error: WorkflowError) -> Self {
-        let kind = error.kind();
-        match error {
-            WorkflowError::Invalid(fields) => Self {
-                fields,
-                code: Some("invalid_fields".to_owned()),
-                ..Self::new(kind, "Some fields need correcting.")
-            },
-            WorkflowError::D1 { error, card_id, .. } => Self {
-                code: Some(error.kind().to_owned()),
-                what_to_do: Some(error.what_to_do().to_owned()),
-                correlation_id: error.correlation_id().map(|c| c.as_str().to_owned()),
-                card_id,
-                ..Self::new(kind, error.user_message())
-            },
-            WorkflowError::SentNotRecorded {
-                card_id,
-                correlation_id,
-                ..
-            } => Self {
-                code: Some("sent_not_recorded".to_owned()),
-                what_to_do: Some(
-                    "Do not order again: the app is still recording this order and asking D1 about it."
-                        .to_owned(),
-                ),
-                correlation_id: Some(correlation_id),
-                card_id: Some(card_id),
-                ..Self::new(kind, "The order was sent, but this desk could not record it yet.")
-            },
-            WorkflowError::NoRecord {
-                card_id,
-                after_seconds,
-            } => Self {
-                code: Some("no_record".to_owned()),
-                what_to_do: Some(
-                    "Check the station's output tray before ordering again; the app keeps asking D1."
-                        .to_owned(),
-                ),
-                card_id: Some(card_id),
-                ..Self::new(
-                    kind,
-                    format!("D1 has no record of this order {} minutes after it was sent.", after_seconds.div_ceil(60)),
-                )
-            },
-            WorkflowError::NothingToRetry | WorkflowError::NotSendable { .. } => Self {
-                code: Some("nothing_to_retry".to_owned()),
-                ..Self::new(kind, error.to_string())
-            },
-            WorkflowError::Setup(_) => Self {
-                code: Some("setup".to_owned()),
-                what_to_do: Some(
-                    "Ask IT to run `issuance-desk-admin doctor`: it checks the configuration, the keychain and D1."
-                        .to_owned(),
-                ),
-                ..Self::new(kind, error.to_string())
-            },
-            WorkflowError::Training(_) => Self {
-                code: Some("training_unavailable".to_owned()),
-                what_to_do: Some(
-                    "Restart Issuance Desk; if it happens again, give IT the log file.".to_owned(),
-                ),
-                ..Self::new(kind, error.to_string())
-            },
-            WorkflowError::Journal(ref journal) => Self {
-                code: Some(match journal {
-                    order_journal::JournalError::InUse { .. } => "journal_in_use".to_owned(),
-                    order_journal::JournalError::OtherD1 { .. } => "journal_other_d1".to_owned(),
-                    _ => "journal".to_owned(),
-                }),
-                what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
-                ..Self::new(kind, error.to_string())
-            },
-            WorkflowError::Task(_) => Self {
-                code: Some("journal".to_owned()),
-                what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
-                ..Self::new(kind, error.to_string())
-            },
+        let facts = error.facts();
+        Self {
+            kind: error.kind(),
+            code: error.code(),
+            correlation_id: facts.correlation_id,
+            card_id: facts.card_id,
+            http_status: facts.http_status,
+            d1_error_code: facts.d1_error_code,
+            fields: facts.fields,
+            grace_minutes: facts.grace_minutes,
+            user: facts.user,
+            config_problems: facts.config_problems,
         }
     }
 }
@@ -125,27 +57,34 @@ impl From<WorkflowError> for IpcError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use order_workflow::FieldErrorCode;
 
     #[test]
-    fn serializes_as_coded_object_not_string() {
-        let error = IpcError::new(ErrorKind::Validation, "The PAN fails the check digit.");
-        let json = serde_json::to_value(&error).unwrap();
-        assert_eq!(json["kind"], "validation");
-        assert_eq!(json["message"], "The PAN fails the check digit.");
-        assert_eq!(json["fields"], serde_json::json!([]));
+    fn serializes_as_coded_object_without_words() {
+        let json = serde_json::to_value(IpcError::from(WorkflowError::NoRecord {
+            card_id: "card-1".into(),
+            after_seconds: 600,
+        }))
+        .unwrap();
+        assert_eq!(json["kind"], "checking");
+        assert_eq!(json["code"], "no_record");
+        assert_eq!(json["graceMinutes"], 10);
+        assert_eq!(json["cardId"], "card-1");
         assert!(json["correlationId"].is_null());
+        assert!(json.get("message").is_none() && json.get("whatToDo").is_none());
     }
 
     #[test]
     fn invalid_draft_lists_every_field() {
         let fields = vec![
-            FieldError::new("cardData.pan", order_workflow::FieldErrorCode::InvalidLuhn),
-            FieldError::new("cardData.name", order_workflow::FieldErrorCode::TooLong)
-                .with_limit(26),
+            FieldError::new("cardData.pan", FieldErrorCode::InvalidLuhn),
+            FieldError::new("cardData.name", FieldErrorCode::TooLong).with_limit(26),
         ];
         let json = serde_json::to_value(IpcError::from(WorkflowError::Invalid(fields))).unwrap();
         assert_eq!(json["kind"], "validation");
+        assert_eq!(json["code"], "invalid_fields");
         assert_eq!(json["fields"][0]["field"], "cardData.pan");
+        assert_eq!(json["fields"][0]["code"], "invalid_luhn");
         assert_eq!(json["fields"][1]["limit"], 26);
     }
 }

@@ -37,11 +37,9 @@ pub fn run(started: Instant) -> Result<(), StartError> {
     settings::log_loaded(&config);
     let ipc = ipc::builder();
     let mut context = tauri::generate_context!();
-    if cfg!(debug_assertions) {
-        // Development builds get their own identifier, so their data directory and
-        // keychain entries never touch a real profile's.
-        context.config_mut().identifier = format!("{}.dev", context.config().identifier);
-    }
+    // Development builds get their own identifier, so their data directory and keychain
+    // entries never touch a real profile's (the admin CLI uses the same rule).
+    context.config_mut().identifier = order_workflow::Installation::this_build().identifier();
     let single_instance = single_instance::plugin(context.config().identifier.as_str());
     tauri::Builder::default()
         .plugin(single_instance)

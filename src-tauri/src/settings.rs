@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use desk_config::{Config, ConfigSources, LoadedConfig};
 
-use crate::{ErrorKind, IpcError};
+use order_workflow::WorkflowError;
+
+use crate::IpcError;
 
 /// Says what was read, or how many problems there are (once logging is set up).
 pub fn log_loaded(config: &Result<Arc<LoadedConfig>, IpcError>) {
@@ -15,7 +17,10 @@ pub fn log_loaded(config: &Result<Arc<LoadedConfig>, IpcError>) {
                 tracing::info!(layer = ?file.layer, path = %file.path.display(), "configuration read");
             }
         }
-        Err(error) => tracing::error!(message = %error.message, "the configuration is invalid"),
+        Err(error) => tracing::error!(
+            problems = error.config_problems.len(),
+            "the configuration is invalid"
+        ),
     }
 }
 
@@ -23,18 +28,12 @@ pub fn load() -> Result<Arc<LoadedConfig>, IpcError> {
     match Config::load(&ConfigSources::from_process()) {
         Ok(loaded) => Ok(Arc::new(loaded)),
         Err(error) => {
-            let problems: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
-            Err(IpcError {
-                code: Some("config_invalid".to_owned()),
-                what_to_do: Some(
-                    "Ask IT to correct the configuration; `issuance-desk-admin config check` shows the same list."
-                        .to_owned(),
-                ),
-                ..IpcError::new(
-                    ErrorKind::Setup,
-                    format!("The configuration is invalid:\n{}", problems.join("\n")),
-                )
-            })
+            // The reasons, in English, are for IT: here in the log and in
+            // `issuance-desk-admin config check`; the window names the keys.
+            for problem in error.problems() {
+                tracing::error!(%problem, "configuration problem");
+            }
+            Err(WorkflowError::ConfigInvalid(error.problems().to_vec()).into())
         }
     }
 }

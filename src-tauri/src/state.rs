@@ -2,7 +2,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use desk_config::{Config, LoadedConfig};
-use order_workflow::OrderDesk;
+use order_workflow::{OrderDesk, WorkflowError};
 use tokio::sync::watch;
 
 use crate::IpcError;
@@ -69,13 +69,10 @@ impl AppState {
         let ready = receiver
             .wait_for(Option::is_some)
             .await
-            .map_err(|_| IpcError::new(crate::ErrorKind::Internal, "The order desk stopped."))?;
+            .map_err(|_| IpcError::from(WorkflowError::DeskStopped))?;
         match ready.as_ref() {
             Some(result) => result.clone(),
-            None => Err(IpcError::new(
-                crate::ErrorKind::Internal,
-                "The order desk is not ready.",
-            )),
+            None => Err(WorkflowError::DeskStopped.into()),
         }
     }
 }

@@ -40,12 +40,14 @@ describe("shell", () => {
   });
 
   it("explains a start failure instead of showing a blank window", async () => {
-    renderApp(fakeBackend({ failStartWith: fakeError("internal", "The journal could not be opened.") }));
-    expect((await screen.findByRole("alert")).textContent).toContain("The journal could not be opened.");
+    renderApp(fakeBackend({ failStartWith: fakeError("internal", "journal") }));
+    const alert = (await screen.findByRole("alert")).textContent;
+    expect(alert).toContain("The order journal failed.");
+    expect(alert).toContain("call IT");
   });
 
   it("shows D1 connectivity failing with its reason in the status bar", async () => {
-    renderApp(fakeBackend({ connection: fakeError("unavailable", "D1 is temporarily unavailable.") }));
+    renderApp(fakeBackend({ connection: fakeError("unavailable", "unavailable") }));
     const status = await screen.findByTestId("connection-status");
     await waitFor(() => expect(status.textContent).toContain("Not connected: D1 is temporarily unavailable."));
   });
@@ -168,8 +170,7 @@ describe("submission", () => {
 
   it("offers to send the same order again when D1 was unavailable", async () => {
     const backend = fakeBackend({
-      submitError: fakeError("unavailable", "D1 is temporarily unavailable.", {
-        code: "unavailable",
+      submitError: fakeError("unavailable", "unavailable", {
         cardId: "card-0001",
         correlationId: "corr-0001",
       }),
@@ -189,7 +190,7 @@ describe("submission", () => {
   it("never offers a retry for a rejection", async () => {
     renderApp(
       fakeBackend({
-        submitError: fakeError("rejected", "D1 rejected the order.", { code: "field_invalid_value", cardId: "card-0001" }),
+        submitError: fakeError("rejected", "field_invalid_value", { cardId: "card-0001" }),
       }),
     );
     await fillValidOrder();
@@ -209,8 +210,7 @@ describe("order truth", () => {
 
   it("follows an order that was sent but not recorded instead of saying nothing was sent", async () => {
     const backend = fakeBackend({
-      submitError: fakeError("checking", "The order was sent, but this desk could not record it yet.", {
-        code: "sent_not_recorded",
+      submitError: fakeError("checking", "sent_not_recorded", {
         cardId: "card-0001",
         correlationId: "corr-0001",
       }),
@@ -227,7 +227,7 @@ describe("order truth", () => {
   it("says D1 has not seen an order yet and offers the same order again, never a new one", async () => {
     const backend = fakeBackend({
       outcome: "unknown",
-      statuses: [fakeError("rejected", "D1 has no order for this card.", { code: "not_found", cardId: "card-0001" })],
+      statuses: [fakeError("rejected", "not_found", { cardId: "card-0001" })],
     });
     renderApp(backend);
     await submitValidOrder();
@@ -242,7 +242,7 @@ describe("order truth", () => {
     renderApp(
       fakeBackend({
         outcome: "unknown",
-        statuses: [fakeError("checking", "D1 has no record of this order 10 minutes after it was sent.", { code: "no_record", cardId: "card-0001" })],
+        statuses: [fakeError("checking", "no_record", { cardId: "card-0001", graceMinutes: 10 })],
       }),
     );
     await submitValidOrder();
@@ -264,6 +264,7 @@ describe("order truth", () => {
       state: verdict === "made" ? ("done" as const) : verdict === "checking" ? ("sending" as const) : ("abandoned" as const),
       d1Status: null,
       reason: null,
+      errorCode: null,
       correlationId: "corr",
       operationId: null,
       verdict,
@@ -307,6 +308,7 @@ describe("order truth", () => {
             state: "no_record",
             d1Status: null,
             reason: null,
+            errorCode: null,
             correlationId: "corr",
             operationId: null,
             verdict: "needs_person",

@@ -21,6 +21,66 @@ pub struct D1ErrorReport {
     pub field_errors: Vec<FieldError>,
 }
 
+/// The stable code of a [`D1Error`], one per variant. It crosses IPC as a snake_case string;
+/// the window's words for each are in `ui/src/locales`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum D1ErrorCode {
+    Config,
+    InvalidRequest,
+    Encryption,
+    Signing,
+    FieldInvalidFormat,
+    FieldInvalidValue,
+    CryptoError,
+    ParsingError,
+    BadRequest,
+    Unauthorized,
+    TokenRejected,
+    Forbidden,
+    OperationNotAllowed,
+    NotFound,
+    InternalError,
+    Unavailable,
+    UnexpectedStatus,
+    InvalidResponse,
+    Timeout,
+    Tls,
+    Connection,
+    Transport,
+}
+
+impl D1ErrorCode {
+    /// The code as it is serialized (`field_invalid_format`, `tls`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::InvalidRequest => "invalid_request",
+            Self::Encryption => "encryption",
+            Self::Signing => "signing",
+            Self::FieldInvalidFormat => "field_invalid_format",
+            Self::FieldInvalidValue => "field_invalid_value",
+            Self::CryptoError => "crypto_error",
+            Self::ParsingError => "parsing_error",
+            Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::TokenRejected => "token_rejected",
+            Self::Forbidden => "forbidden",
+            Self::OperationNotAllowed => "operation_not_allowed",
+            Self::NotFound => "not_found",
+            Self::InternalError => "internal_error",
+            Self::Unavailable => "unavailable",
+            Self::UnexpectedStatus => "unexpected_status",
+            Self::InvalidResponse => "invalid_response",
+            Self::Timeout => "timeout",
+            Self::Tls => "tls",
+            Self::Connection => "connection",
+            Self::Transport => "transport",
+        }
+    }
+}
+
 /// Which call failed, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -200,31 +260,70 @@ impl D1Error {
         }
     }
 
-    /// Stable code the app maps to UI messages and IPC error kinds.
+    /// Stable code the app maps to UI messages and IPC error kinds (the snake_case string of
+    /// [`D1Error::code`]).
     pub fn kind(&self) -> &'static str {
+        self.code().as_str()
+    }
+
+    /// The stable code of this error: the window's words for it live in its locales.
+    pub fn code(&self) -> D1ErrorCode {
         match self {
-            Self::Config { .. } => "config",
-            Self::InvalidRequest { .. } => "invalid_request",
-            Self::Encryption => "encryption",
-            Self::Signing => "signing",
-            Self::FieldInvalidFormat { .. } => "field_invalid_format",
-            Self::FieldInvalidValue { .. } => "field_invalid_value",
-            Self::CryptoError { .. } => "crypto_error",
-            Self::ParsingError { .. } => "parsing_error",
-            Self::BadRequest { .. } => "bad_request",
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::TokenRejected { .. } => "token_rejected",
-            Self::Forbidden { .. } => "forbidden",
-            Self::OperationNotAllowed { .. } => "operation_not_allowed",
-            Self::NotFound { .. } => "not_found",
-            Self::Internal { .. } => "internal_error",
-            Self::Unavailable { .. } => "unavailable",
-            Self::UnexpectedStatus { .. } => "unexpected_status",
-            Self::InvalidResponse { .. } => "invalid_response",
-            Self::Timeout { .. } => "timeout",
-            Self::Tls { .. } => "tls",
-            Self::Connection { .. } => "connection",
-            Self::Transport { .. } => "transport",
+            Self::Config { .. } => D1ErrorCode::Config,
+            Self::InvalidRequest { .. } => D1ErrorCode::InvalidRequest,
+            Self::Encryption => D1ErrorCode::Encryption,
+            Self::Signing => D1ErrorCode::Signing,
+            Self::FieldInvalidFormat { .. } => D1ErrorCode::FieldInvalidFormat,
+            Self::FieldInvalidValue { .. } => D1ErrorCode::FieldInvalidValue,
+            Self::CryptoError { .. } => D1ErrorCode::CryptoError,
+            Self::ParsingError { .. } => D1ErrorCode::ParsingError,
+            Self::BadRequest { .. } => D1ErrorCode::BadRequest,
+            Self::Unauthorized { .. } => D1ErrorCode::Unauthorized,
+            Self::TokenRejected { .. } => D1ErrorCode::TokenRejected,
+            Self::Forbidden { .. } => D1ErrorCode::Forbidden,
+            Self::OperationNotAllowed { .. } => D1ErrorCode::OperationNotAllowed,
+            Self::NotFound { .. } => D1ErrorCode::NotFound,
+            Self::Internal { .. } => D1ErrorCode::InternalError,
+            Self::Unavailable { .. } => D1ErrorCode::Unavailable,
+            Self::UnexpectedStatus { .. } => D1ErrorCode::UnexpectedStatus,
+            Self::InvalidResponse { .. } => D1ErrorCode::InvalidResponse,
+            Self::Timeout { .. } => D1ErrorCode::Timeout,
+            Self::Tls { .. } => D1ErrorCode::Tls,
+            Self::Connection { .. } => D1ErrorCode::Connection,
+            Self::Transport { .. } => D1ErrorCode::Transport,
+        }
+    }
+
+    /// The HTTP status D1 (or a gateway) answered with, when the error is an answer.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::FieldInvalidFormat { .. }
+            | Self::FieldInvalidValue { .. }
+            | Self::CryptoError { .. }
+            | Self::ParsingError { .. }
+            | Self::BadRequest { .. } => Some(400),
+            Self::Unauthorized { .. } => Some(401),
+            Self::Forbidden { .. } | Self::OperationNotAllowed { .. } => Some(403),
+            Self::NotFound { .. } => Some(404),
+            Self::Internal { .. } => Some(500),
+            Self::Unavailable { .. } => Some(503),
+            Self::TokenRejected { status, .. } | Self::UnexpectedStatus { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// D1's `errorCode`, when D1 answered with one.
+    pub fn d1_error_code(&self) -> Option<&str> {
+        match self {
+            Self::FieldInvalidFormat { .. } => Some("FIELD_INVALID_FORMAT"),
+            Self::FieldInvalidValue { .. } => Some("FIELD_INVALID_VALUE"),
+            Self::CryptoError { .. } => Some("CRYPTO_ERROR"),
+            Self::ParsingError { .. } => Some("PARSING_ERROR"),
+            Self::OperationNotAllowed { .. } => Some("OPERATION_NOT_ALLOWED"),
+            Self::BadRequest { error_code, .. } => error_code.as_deref(),
+            _ => None,
         }
     }
 
@@ -282,7 +381,8 @@ impl D1Error {
         }
     }
 
-    /// What happened, in plain English, for the teller.
+    /// What happened, in plain English, for IT (the admin CLI, logs). The window never shows
+    /// it: it words [`D1Error::code`] from its locales.
     pub fn user_message(&self) -> String {
         match self {
             Self::Config { key, reason } => {
@@ -328,7 +428,8 @@ impl D1Error {
         }
     }
 
-    /// What the teller (or IT) should do next, in plain English.
+    /// What IT should do next, in plain English (the admin CLI). The window's advice is in its
+    /// locales.
     pub fn what_to_do(&self) -> &'static str {
         match self {
             Self::Config { .. } => {
@@ -390,6 +491,42 @@ impl D1Error {
 mod tests {
     use super::*;
     use crate::validate::FieldErrorCode;
+
+    #[test]
+    fn the_code_serializes_as_the_kind() {
+        let cid = || CorrelationId::parse("abc").unwrap();
+        for e in [
+            D1Error::Tls {
+                correlation_id: cid(),
+            },
+            D1Error::Internal {
+                correlation_id: cid(),
+                endpoint: Endpoint::Order,
+            },
+            D1Error::BadRequest {
+                correlation_id: cid(),
+                error_code: Some("X".into()),
+                endpoint: Endpoint::Order,
+            },
+        ] {
+            assert_eq!(serde_json::to_value(e.code()).unwrap(), e.kind());
+        }
+        let unexpected = D1Error::UnexpectedStatus {
+            correlation_id: cid(),
+            endpoint: Endpoint::Order,
+            status: 502,
+        };
+        assert_eq!(unexpected.http_status(), Some(502));
+        let bad = D1Error::BadRequest {
+            correlation_id: cid(),
+            error_code: Some("CARD_PRODUCT_UNKNOWN".into()),
+            endpoint: Endpoint::Order,
+        };
+        assert_eq!(
+            (bad.http_status(), bad.d1_error_code()),
+            (Some(400), Some("CARD_PRODUCT_UNKNOWN"))
+        );
+    }
 
     #[test]
     fn report_serializes_kind_message_and_fields() {

@@ -64,7 +64,7 @@ pub use client::{
 pub use desk_domain::{
     CardId, ConsumerId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds,
 };
-pub use error::{D1Error, D1ErrorReport, Endpoint};
+pub use error::{D1Error, D1ErrorCode, D1ErrorReport, Endpoint};
 pub use jwe::{EncryptionKey, Jwe, encrypt_card_data};
 pub use model::{
     CardCarrierConfig, CardDesign, CardRequestInstant, InstantChannel, PaymentApplication, Services,

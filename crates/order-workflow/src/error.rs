@@ -1,8 +1,13 @@
-use d1_client::D1Error;
+//! [`WorkflowError`]: why an order step did not happen. [`WorkflowError::kind`] (what the window
+//! does) and [`WorkflowError::code`] (what it says, from its locales) are decided here and
+//! nowhere else; [`WorkflowError::facts`] are the values the window's words may quote.
+
+use d1_client::{D1Error, D1ErrorCode};
+use desk_domain::FieldError;
 use order_journal::JournalError;
+use serde::Serialize;
 
 use crate::policy::{self, ErrorClass, ErrorKind, Phase};
-use desk_domain::FieldError;
 
 /// Why an order step did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -12,7 +17,7 @@ pub enum WorkflowError {
     Invalid(Vec<FieldError>),
     /// D1 (or the way to it) failed. `card_id` is set once the order has ids; `class` is what
     /// the error policy made of it for this order.
-    #[error("{}", .error.user_message())]
+    #[error("{error}")]
     D1 {
         error: D1Error,
         card_id: Option<String>,
@@ -43,14 +48,96 @@ pub enum WorkflowError {
     #[error("this order can no longer be resent from here: check its status instead")]
     NothingToRetry,
     /// The desk is not set up to order: configuration or keychain entries are missing or wrong.
+    /// The text is for IT (logs, the admin CLI); the window says `setup`.
     #[error("{0}")]
     Setup(String),
+    /// The configuration has problems, each naming its key (the window lists the keys).
+    #[error("the configuration is invalid: {}", .0.len())]
+    ConfigInvalid(Vec<desk_config::Problem>),
     /// The training D1 could not be started.
     #[error("the training D1 could not start: {0}")]
     Training(String),
+    /// The OS user may not use a supervisor function (checked in Rust on every call).
+    #[error("{user} is not a supervisor on this desk")]
+    NotSupervisor { user: String },
+    /// The order desk stopped, or never became ready.
+    #[error("the order desk is not running")]
+    DeskStopped,
     /// A blocking task failed to run to its end.
     #[error("an internal task failed: {0}")]
     Task(String),
+}
+
+/// What the window says about an error: one stable code per case, as a TypeScript union in the
+/// bindings. D1's codes are [`D1ErrorCode`]; the desk's own are [`DeskErrorCode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(untagged)]
+pub enum ErrorCode {
+    D1(D1ErrorCode),
+    Desk(DeskErrorCode),
+}
+
+/// The desk's own error codes (those that are not D1's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum DeskErrorCode {
+    /// Fields of the draft need correcting (`fields`).
+    InvalidFields,
+    /// Sent, but the journal could not record it yet.
+    SentNotRecorded,
+    /// D1 has no record past the grace period (`graceMinutes`).
+    NoRecord,
+    /// The encrypted order is no longer held: check its status instead.
+    NothingToRetry,
+    /// The order is past sending: it is never sent again.
+    NotSendable,
+    /// Configuration, keys or credentials stop the desk.
+    Setup,
+    /// The configuration has problems (`configProblems`).
+    ConfigInvalid,
+    /// The training D1 could not start.
+    TrainingUnavailable,
+    /// The journal failed.
+    Journal,
+    /// The journal is open in another Issuance Desk.
+    JournalInUse,
+    /// The journal belongs to another D1.
+    JournalOtherD1,
+    /// A supervisor search or filter was refused.
+    InvalidQuery,
+    /// No order with this card id in the journal.
+    UnknownOrder,
+    /// The OS user is not a supervisor (`user`).
+    NotSupervisor,
+    /// The order desk is not running.
+    DeskStopped,
+    /// Something unexpected inside the app.
+    Internal,
+}
+
+/// Where a configuration problem is: its key and the file (or variable) it came from. Its
+/// English reason stays with IT (`issuance-desk-admin config check`, the log).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigProblemAt {
+    pub key: String,
+    pub source: Option<String>,
+}
+
+/// The values the window's words for an error may quote. Never card data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorFacts {
+    pub correlation_id: Option<String>,
+    pub card_id: Option<String>,
+    pub http_status: Option<u16>,
+    pub d1_error_code: Option<String>,
+    pub fields: Vec<FieldError>,
+    pub grace_minutes: Option<u32>,
+    pub user: Option<String>,
+    pub config_problems: Vec<ConfigProblemAt>,
 }
 
 impl WorkflowError {
@@ -67,12 +154,143 @@ impl WorkflowError {
     /// What the window does with this error. The one place a `kind` is decided.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) => ErrorKind::Validation,
+            Self::Invalid(_)
+            | Self::Journal(JournalError::InvalidQuery(_) | JournalError::NotFound { .. }) => {
+                ErrorKind::Validation
+            }
             Self::D1 { class, .. } => ErrorKind::from(*class),
             Self::SentNotRecorded { .. } | Self::NoRecord { .. } => ErrorKind::Checking,
             Self::NothingToRetry | Self::NotSendable { .. } => ErrorKind::Rejected,
-            Self::Setup(_) | Self::Training(_) => ErrorKind::Setup,
-            Self::Journal(_) | Self::Task(_) => ErrorKind::Internal,
+            Self::Setup(_) | Self::ConfigInvalid(_) | Self::Training(_) => ErrorKind::Setup,
+            Self::NotSupervisor { .. } => ErrorKind::Forbidden,
+            Self::Journal(_) | Self::Task(_) | Self::DeskStopped => ErrorKind::Internal,
         }
+    }
+
+    /// What the window says about this error. The one place a `code` is decided.
+    pub fn code(&self) -> ErrorCode {
+        use DeskErrorCode as C;
+        ErrorCode::Desk(match self {
+            Self::D1 { error, .. } => return ErrorCode::D1(error.code()),
+            Self::Invalid(_) => C::InvalidFields,
+            Self::SentNotRecorded { .. } => C::SentNotRecorded,
+            Self::NoRecord { .. } => C::NoRecord,
+            Self::NothingToRetry => C::NothingToRetry,
+            Self::NotSendable { .. } => C::NotSendable,
+            Self::Setup(_) => C::Setup,
+            Self::ConfigInvalid(_) => C::ConfigInvalid,
+            Self::Training(_) => C::TrainingUnavailable,
+            Self::NotSupervisor { .. } => C::NotSupervisor,
+            Self::DeskStopped => C::DeskStopped,
+            Self::Journal(JournalError::InUse { .. }) => C::JournalInUse,
+            Self::Journal(JournalError::OtherD1 { .. }) => C::JournalOtherD1,
+            Self::Journal(JournalError::InvalidQuery(_)) => C::InvalidQuery,
+            Self::Journal(JournalError::NotFound { .. }) => C::UnknownOrder,
+            Self::Journal(_) => C::Journal,
+            Self::Task(_) => C::Internal,
+        })
+    }
+
+    /// The values the window's words may quote.
+    pub fn facts(&self) -> ErrorFacts {
+        let mut facts = ErrorFacts::default();
+        match self {
+            Self::Invalid(fields) => facts.fields = fields.clone(),
+            Self::D1 { error, card_id, .. } => {
+                facts.correlation_id = error.correlation_id().map(|c| c.as_str().to_owned());
+                facts.card_id = card_id.clone();
+                facts.http_status = error.http_status();
+                facts.d1_error_code = error.d1_error_code().map(str::to_owned);
+                if let D1Error::InvalidRequest { errors } = error {
+                    facts.fields = errors.clone();
+                }
+            }
+            Self::SentNotRecorded {
+                card_id,
+                correlation_id,
+                ..
+            } => {
+                facts.card_id = Some(card_id.clone());
+                facts.correlation_id = Some(correlation_id.clone());
+            }
+            Self::NoRecord {
+                card_id,
+                after_seconds,
+            } => {
+                facts.card_id = Some(card_id.clone());
+                facts.grace_minutes = u32::try_from(after_seconds.div_ceil(60)).ok();
+            }
+            Self::NotSendable { card_id, .. } => facts.card_id = Some(card_id.clone()),
+            Self::NotSupervisor { user } => facts.user = Some(user.clone()),
+            Self::ConfigInvalid(problems) => {
+                facts.config_problems = problems
+                    .iter()
+                    .map(|p| ConfigProblemAt {
+                        key: p.key.clone(),
+                        source: p.source.clone(),
+                    })
+                    .collect();
+            }
+            Self::Journal(JournalError::NotFound { card_id }) => {
+                facts.card_id = Some(card_id.clone());
+            }
+            Self::NothingToRetry
+            | Self::Setup(_)
+            | Self::Training(_)
+            | Self::DeskStopped
+            | Self::Journal(_)
+            | Self::Task(_) => {}
+        }
+        facts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use d1_client::{CorrelationId, Endpoint};
+
+    #[test]
+    fn codes_serialize_as_one_flat_string() {
+        let d1 = WorkflowError::d1(
+            D1Error::Tls {
+                correlation_id: CorrelationId::parse("c1").unwrap(),
+            },
+            Some("card-1"),
+        );
+        assert_eq!(serde_json::to_value(d1.code()).unwrap(), "tls");
+        assert_eq!(d1.facts().correlation_id.as_deref(), Some("c1"));
+        let no_record = WorkflowError::NoRecord {
+            card_id: "card-1".into(),
+            after_seconds: 601,
+        };
+        assert_eq!(serde_json::to_value(no_record.code()).unwrap(), "no_record");
+        assert_eq!(no_record.facts().grace_minutes, Some(11));
+        assert_eq!(no_record.kind(), ErrorKind::Checking);
+    }
+
+    #[test]
+    fn facts_carry_d1s_status_and_error_code() {
+        let refused = WorkflowError::d1(
+            D1Error::BadRequest {
+                correlation_id: CorrelationId::parse("c2").unwrap(),
+                error_code: Some("CARD_PRODUCT_UNKNOWN".into()),
+                endpoint: Endpoint::Order,
+            },
+            Some("card-2"),
+        );
+        let facts = refused.facts();
+        assert_eq!(facts.http_status, Some(400));
+        assert_eq!(facts.d1_error_code.as_deref(), Some("CARD_PRODUCT_UNKNOWN"));
+        assert_eq!(facts.card_id.as_deref(), Some("card-2"));
+        assert_eq!(refused.kind(), ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn a_teller_asking_for_supervisor_functions_is_forbidden() {
+        let e = WorkflowError::NotSupervisor { user: "ana".into() };
+        assert_eq!(e.kind(), ErrorKind::Forbidden);
+        assert_eq!(serde_json::to_value(e.code()).unwrap(), "not_supervisor");
+        assert_eq!(e.facts().user.as_deref(), Some("ana"));
     }
 }

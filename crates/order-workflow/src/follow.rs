@@ -200,6 +200,7 @@ impl OrderDesk {
             state: order.state,
             d1_status: order.d1_status,
             reason: order.error_message,
+            error_code: order.error_code,
             correlation_id: order.correlation_id,
             operation_id: order.operation_id,
         }

@@ -9,6 +9,7 @@ mod draft;
 mod error;
 mod follow;
 pub mod key_store;
+mod open;
 pub mod policy;
 mod send;
 pub mod setup;
@@ -20,7 +21,8 @@ pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
 pub use draft::{CarrierDraft, DesignDraft, OrderDraft};
-pub use error::WorkflowError;
+pub use error::{ConfigProblemAt, DeskErrorCode, ErrorCode, ErrorFacts, WorkflowError};
+pub use open::{APP_IDENTIFIER, DeskOptions, Installation, OpenedDesk, open_journal_for_reading};
 pub use policy::ErrorKind;
 pub use supervisor::{
     ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,

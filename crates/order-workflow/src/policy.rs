@@ -131,7 +131,7 @@ pub enum ErrorKind {
     Checking,
     /// The desk is not set up to order (configuration, keys, credentials, the training D1).
     Setup,
-    /// Something unexpected inside the app; the message says what to tell IT.
+    /// Something unexpected inside the app; the window says what to tell IT.
     Internal,
     /// The OS user may not do this (supervisor functions for a teller).
     Forbidden,

@@ -98,9 +98,13 @@ impl OrderDesk {
             }
             ErrorClass::Refused => {
                 self.forget(&card_id);
+                // The code is what the window words; the message is for IT: D1's own words
+                // when it gave any, else what the desk knows (with the correlation id).
                 let write = Unrecorded::Rejected {
                     code: error.kind().to_owned(),
-                    message: error.user_message(),
+                    message: error
+                        .detail()
+                        .map_or_else(|| error.to_string(), str::to_owned),
                 };
                 if let Err(journal) = self.record(&card_id, write.clone()).await {
                     tracing::error!(card_id = %card_id, error = %journal, "could not record D1's refusal; retrying in the background");

@@ -187,6 +187,9 @@ pub struct InterruptedOrder {
     pub d1_status: Option<String>,
     /// D1's reason or the journal's note, when there is one.
     pub reason: Option<String>,
+    /// The stable code of a refusal (`field_invalid_value`, …) or D1's `details.status` of a
+    /// failure: the window words it from its locales when it knows it.
+    pub error_code: Option<String>,
     pub correlation_id: String,
     pub operation_id: Option<String>,
     pub verdict: Verdict,

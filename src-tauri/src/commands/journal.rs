@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use order_journal::{Bucket, JournalError};
+use order_journal::Bucket;
 use order_workflow::{
     ExportResult, OrderDesk, OrderFilter, OrderPage, OrderRow, OrderStats, OrderTimeline,
     RefreshResult, WorkflowError,
@@ -12,8 +12,8 @@ use order_workflow::{
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
+use crate::IpcError;
 use crate::state::AppState;
-use crate::{ErrorKind, IpcError};
 
 /// Whether this OS user may use the supervisor screen.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -45,7 +45,7 @@ pub async fn list_orders(
     filter: OrderFilter,
 ) -> Result<OrderPage, IpcError> {
     let desk = supervisor_desk(&state).await?;
-    desk.list_orders(&filter).await.map_err(journal_error)
+    desk.list_orders(&filter).await.map_err(IpcError::from)
 }
 
 /// An order and its status timeline.
@@ -57,7 +57,7 @@ pub async fn order_detail(
     card_id: String,
 ) -> Result<OrderTimeline, IpcError> {
     let desk = supervisor_desk(&state).await?;
-    desk.order_timeline(&card_id).await.map_err(journal_error)
+    desk.order_timeline(&card_id).await.map_err(IpcError::from)
 }
 
 /// Asks D1 for the status of these orders (every pending order when the list is empty).
@@ -69,7 +69,7 @@ pub async fn refresh_orders(
     card_ids: Vec<String>,
 ) -> Result<Vec<RefreshResult>, IpcError> {
     let desk = supervisor_desk(&state).await?;
-    desk.refresh_orders(card_ids).await.map_err(journal_error)
+    desk.refresh_orders(card_ids).await.map_err(IpcError::from)
 }
 
 /// Orders per hour or day, failures by reason and by station, over `[from, to)` (ms, UTC).
@@ -85,7 +85,7 @@ pub async fn order_stats(
     let desk = supervisor_desk(&state).await?;
     desk.order_stats(from, to, bucket)
         .await
-        .map_err(journal_error)
+        .map_err(IpcError::from)
 }
 
 /// Orders that need a person: failed, rejected, outcome unknown, stuck in production.
@@ -94,7 +94,7 @@ pub async fn order_stats(
 #[tracing::instrument(skip(state), err)]
 pub async fn order_exceptions(state: State<'_, AppState>) -> Result<Vec<OrderRow>, IpcError> {
     let desk = supervisor_desk(&state).await?;
-    desk.order_exceptions().await.map_err(journal_error)
+    desk.order_exceptions().await.map_err(IpcError::from)
 }
 
 /// Writes the orders matching `filter` as masked CSV to a new file in the user's Downloads
@@ -113,7 +113,7 @@ pub async fn export_orders(
     let result = desk
         .export_orders(&filter, &dir)
         .await
-        .map_err(journal_error)?;
+        .map_err(IpcError::from)?;
     tracing::info!(orders = result.orders, path = %result.path, "orders exported");
     Ok(result)
 }
@@ -124,46 +124,12 @@ async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
     if !state.config()?.is_supervisor(&identity.user, &groups) {
         tracing::warn!(user = %identity.user, "supervisor function refused");
-        return Err(IpcError {
-            code: Some("not_supervisor".to_owned()),
-            what_to_do: Some(
-                "Ask IT to add your user or one of your groups to the supervisors in the machine configuration."
-                    .to_owned(),
-            ),
-            ..IpcError::new(
-                ErrorKind::Forbidden,
-                format!("{} is not a supervisor on this desk.", identity.user),
-            )
-        });
+        return Err(WorkflowError::NotSupervisor {
+            user: identity.user.clone(),
+        }
+        .into());
     }
     state.desk().await
-}
-
-fn journal_error(error: WorkflowError) -> IpcError {
-    match error {
-        WorkflowError::Journal(JournalError::InvalidQuery(message)) => IpcError {
-            code: Some("invalid_query".to_owned()),
-            ..IpcError::new(ErrorKind::Validation, capitalize(&message))
-        },
-        WorkflowError::Journal(error @ JournalError::NotFound { .. }) => IpcError {
-            code: Some("not_found".to_owned()),
-            ..IpcError::new(ErrorKind::Validation, capitalize(&error.to_string()))
-        },
-        WorkflowError::Journal(error) => IpcError {
-            code: Some("journal".to_owned()),
-            what_to_do: Some("Try again; if it repeats, give IT the log file.".to_owned()),
-            ..IpcError::new(ErrorKind::Internal, capitalize(&error.to_string()))
-        },
-        other => other.into(),
-    }
-}
-
-fn capitalize(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-        None => String::new(),
-    }
 }
 
 fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
@@ -171,9 +137,6 @@ fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
     path.download_dir()
         .or_else(|_| path.home_dir().map(|home| home.join("Downloads")))
         .map_err(|e| {
-            IpcError::new(
-                ErrorKind::Setup,
-                format!("The Downloads folder cannot be found: {e}"),
-            )
+            WorkflowError::Setup(format!("the Downloads folder cannot be found: {e}")).into()
         })
 }

@@ -120,6 +120,21 @@ export type ChartLabel = {
 	count: number,
 };
 
+/**
+ *  Where a configuration problem is: its key and the file (or variable) it came from. Its
+ *  English reason stays with IT (`issuance-desk-admin config check`, the log).
+ */
+export type ConfigProblemAt = {
+	key: string,
+	source: string | null,
+};
+
+/**
+ *  The stable code of a [`D1Error`], one per variant. It crosses IPC as a snake_case string;
+ *  the window's words for each are in `ui/src/locales`.
+ */
+export type D1ErrorCode = "config" | "invalid_request" | "encryption" | "signing" | "field_invalid_format" | "field_invalid_value" | "crypto_error" | "parsing_error" | "bad_request" | "unauthorized" | "token_rejected" | "forbidden" | "operation_not_allowed" | "not_found" | "internal_error" | "unavailable" | "unexpected_status" | "invalid_response" | "timeout" | "tls" | "connection" | "transport";
+
 /**  `cardDesign` as typed. */
 export type DesignDraft = {
 	artworkId?: string | null,
@@ -128,6 +143,41 @@ export type DesignDraft = {
 	images?: string[],
 	cardImage?: string | null,
 };
+
+/**  The desk's own error codes (those that are not D1's). */
+export type DeskErrorCode = 
+/**  Fields of the draft need correcting (`fields`). */
+"invalid_fields" | 
+/**  Sent, but the journal could not record it yet. */
+"sent_not_recorded" | 
+/**  D1 has no record past the grace period (`graceMinutes`). */
+"no_record" | 
+/**  The encrypted order is no longer held: check its status instead. */
+"nothing_to_retry" | 
+/**  The order is past sending: it is never sent again. */
+"not_sendable" | 
+/**  Configuration, keys or credentials stop the desk. */
+"setup" | 
+/**  The configuration has problems (`configProblems`). */
+"config_invalid" | 
+/**  The training D1 could not start. */
+"training_unavailable" | 
+/**  The journal failed. */
+"journal" | 
+/**  The journal is open in another Issuance Desk. */
+"journal_in_use" | 
+/**  The journal belongs to another D1. */
+"journal_other_d1" | 
+/**  A supervisor search or filter was refused. */
+"invalid_query" | 
+/**  No order with this card id in the journal. */
+"unknown_order" | 
+/**  The OS user is not a supervisor (`user`). */
+"not_supervisor" | 
+/**  The order desk is not running. */
+"desk_stopped" | 
+/**  Something unexpected inside the app. */
+"internal";
 
 /**  Which D1 the desk talks to. */
 export type Environment = 
@@ -139,6 +189,12 @@ export type Environment =
 "production" | 
 /**  Any base URLs (the bank's own gateway that speaks the D1 API, or a test peer). */
 "custom";
+
+/**
+ *  What the window says about an error: one stable code per case, as a TypeScript union in the
+ *  bindings. D1's codes are [`D1ErrorCode`]; the desk's own are [`DeskErrorCode`].
+ */
+export type ErrorCode = D1ErrorCode | DeskErrorCode;
 
 /**
  *  What the window does differently for an error: the `kind` of the one error that crosses IPC.
@@ -161,7 +217,7 @@ export type ErrorKind =
 "checking" | 
 /**  The desk is not set up to order (configuration, keys, credentials, the training D1). */
 "setup" | 
-/**  Something unexpected inside the app; the message says what to tell IT. */
+/**  Something unexpected inside the app; the window says what to tell IT. */
 "internal" | 
 /**  The OS user may not do this (supervisor functions for a teller). */
 "forbidden";
@@ -241,29 +297,37 @@ export type InterruptedOrder = {
 	d1Status: string | null,
 	/**  D1's reason or the journal's note, when there is one. */
 	reason: string | null,
+	/**
+	 *  The stable code of a refusal (`field_invalid_value`, …) or D1's `details.status` of a
+	 *  failure: the window words it from its locales when it knows it.
+	 */
+	errorCode: string | null,
 	correlationId: string,
 	operationId: string | null,
 	verdict: Verdict,
 };
 
-/**
- *  The one error type that crosses IPC, serialized as `{kind, message, ...}`.
- *  Messages are for people: what happened, what to do, and the correlation id.
- */
+/**  The one error type that crosses IPC, serialized as `{kind, code, ...}`. */
 export type IpcError = {
 	kind: ErrorKind,
-	/**  What happened, in plain English (the UI translates `code` when it knows it). */
-	message: string,
-	/**  A stable code for the UI's translations, e.g. D1's error class. */
-	code: string | null,
-	/**  What the teller or IT should do next. */
-	whatToDo: string | null,
+	/**  The stable code the window words (a union of every code in the bindings). */
+	code: ErrorCode,
 	/**  The id to quote to IT, when the error came from a D1 exchange. */
 	correlationId: string | null,
 	/**  The order concerned, once it has ids. */
 	cardId: string | null,
+	/**  The HTTP status D1 (or a gateway) answered with. */
+	httpStatus: number | null,
+	/**  D1's `errorCode`, when it sent one. */
+	d1ErrorCode: string | null,
 	/**  For `validation`: every field with a problem. */
 	fields: FieldError[],
+	/**  For `no_record`: the minutes D1 had to answer (`retry.no_record_after_seconds`). */
+	graceMinutes: number | null,
+	/**  For `not_supervisor`: the OS user. */
+	user: string | null,
+	/**  For `config_invalid`: where each problem is. */
+	configProblems: ConfigProblemAt[],
 };
 
 /**

@@ -39,8 +39,21 @@ export interface FakeBackend extends Backend, FakeJournal {
   emitOrderChanged(cardId: string): void;
 }
 
-export function fakeError(kind: IpcError["kind"], message: string, extra: Partial<IpcError> = {}): IpcError {
-  return { kind, message, code: null, whatToDo: null, correlationId: null, cardId: null, fields: [], ...extra };
+/** An error as the shell sends it: a kind, a code and facts (the words are the locales'). */
+export function fakeError(kind: IpcError["kind"], code: IpcError["code"], extra: Partial<IpcError> = {}): IpcError {
+  return {
+    kind,
+    code,
+    correlationId: null,
+    cardId: null,
+    httpStatus: null,
+    d1ErrorCode: null,
+    fields: [],
+    graceMinutes: null,
+    user: null,
+    configProblems: [],
+    ...extra,
+  };
 }
 
 export const FAKE_OPTIONS: FormOptions = {
@@ -117,7 +130,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
     },
     async reviewOrder(draft) {
       if (script.problems?.length) {
-        return { ok: false, error: fakeError("validation", "Some fields need correcting.", { fields: script.problems }) };
+        return { ok: false, error: fakeError("validation", "invalid_fields", { fields: script.problems }) };
       }
       return ok({
         consumerId: draft.consumerId,
@@ -150,7 +163,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
       const statuses = script.statuses ?? [{ detailsStatus: "CARD_PROD_DONE", phase: "done", status: "SUCCESSFUL", reason: null }];
       const s = statuses[Math.min(statusCalls, statuses.length - 1)];
       statusCalls += 1;
-      if (!s) return { ok: false, error: fakeError("internal", "no status") };
+      if (!s) return { ok: false, error: fakeError("internal", "internal") };
       if ("kind" in s) return { ok: false, error: s };
       return ok({
         cardId,

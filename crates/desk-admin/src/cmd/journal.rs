@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use order_journal::{Journal, OrderQuery, Timestamp};
+use order_workflow::Installation;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -13,8 +14,6 @@ use crate::error::{AdminError, Outcome};
 
 /// Replaces the data directory (the same variable the app reads; debug builds only).
 pub const DATA_DIR_ENV: &str = desk_config::dev_hooks::DATA_DIR;
-/// The app's identifier: its data directory name under the OS data directory.
-pub const APP_IDENTIFIER: &str = "com.issuancedesk.desk";
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
@@ -49,23 +48,12 @@ pub fn run(command: &JournalCommand, dev: bool) -> Outcome {
     }
 }
 
-/// The app's journal of the configured D1: `journals/<environment>-<issuer>.sqlite3` in
-/// `$ISSUANCE_DESK_DATA_DIR`, else in `<OS data dir>/com.issuancedesk.desk` (what the app's
-/// `app_data_dir` is; development builds of the app use `com.issuancedesk.desk.dev`).
+/// The app's journal of the configured D1, where the app keeps it (the one composition root,
+/// `order_workflow::Installation`): `journals/<environment>-<issuer>.sqlite3` in
+/// `$ISSUANCE_DESK_DATA_DIR` (debug builds), else in `<OS data dir>/com.issuancedesk.desk`
+/// (development installations: `com.issuancedesk.desk.dev`).
 pub fn default_journal_path(dev: bool, config: &desk_config::Config) -> Option<PathBuf> {
-    let data_dir = match desk_config::dev_hooks::data_dir() {
-        Some(dir) => dir,
-        None => {
-            let identifier = if dev {
-                format!("{APP_IDENTIFIER}.dev")
-            } else {
-                APP_IDENTIFIER.to_owned()
-            };
-            dirs::data_dir()?.join(identifier)
-        }
-    };
-    let identity = order_workflow::setup::journal_identity(config);
-    Some(order_workflow::setup::journal_path(&data_dir, &identity))
+    Installation { development: dev }.journal_path(config)
 }
 
 /// Parses a date (`YYYY-MM-DD`, midnight UTC; `end` = the next midnight, so the day is

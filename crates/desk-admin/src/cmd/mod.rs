@@ -23,7 +23,9 @@ pub fn load_config() -> Result<LoadedConfig, AdminError> {
 
 /// The keychain entries of this configuration (namespace `<prefix>/<environment>/<issuerId>`).
 pub fn secret_store(config: &Config, dev: bool) -> Result<SecretStore, AdminError> {
-    order_workflow::setup::secret_store(config, dev).map_err(|e| AdminError::Config(e.to_string()))
+    order_workflow::Installation { development: dev }
+        .secret_store(config)
+        .map_err(|e| AdminError::Config(e.to_string()))
 }
 
 /// A card id from the command line: D1's pattern, and never something shaped like a card

@@ -155,10 +155,11 @@ describe("supervisor screen", () => {
   });
 
   it("a refusal from Rust is shown as such", async () => {
-    renderScreen(fakeBackend({}, { error: fakeError("forbidden", "ana is not a supervisor on this desk.") }));
+    renderScreen(fakeBackend({}, { error: fakeError("forbidden", "not_supervisor", { user: "ana" }) }));
     const alert = await screen.findByTestId("supervisor-error");
     expect(alert.dataset.kind).toBe("forbidden");
-    expect(alert.textContent).toContain("not a supervisor");
+    expect(alert.textContent).toContain("ana is not a supervisor");
+    expect(alert.textContent).toContain("Ask IT to add your user");
   });
 });
 
