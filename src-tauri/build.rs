@@ -1,32 +1,12 @@
+include!("src/command_names.rs");
+
 fn main() {
     // Declaring the app's commands makes each one need an explicit permission in a
     // capability: the window gets exactly what `capabilities/main-window.json` lists.
     let attributes = tauri_build::Attributes::new()
-        .app_manifest(tauri_build::AppManifest::new().commands(issuance_desk_commands()));
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMAND_NAMES));
     if let Err(error) = tauri_build::try_build(attributes) {
         eprintln!("tauri build script failed: {error:#}");
         std::process::exit(1);
     }
-}
-
-/// Every command the shell exposes. Keep in step with `src/ipc.rs`.
-fn issuance_desk_commands() -> &'static [&'static str] {
-    &[
-        "app_info",
-        "check_connection",
-        "order_form_options",
-        "check_order",
-        "review_order",
-        "submit_order",
-        "resend_order",
-        "order_status",
-        "interrupted_orders",
-        "supervisor_access",
-        "list_orders",
-        "order_detail",
-        "refresh_orders",
-        "order_stats",
-        "order_exceptions",
-        "export_orders",
-    ]
 }

@@ -9,29 +9,44 @@ use tauri_specta::{collect_commands, collect_events};
 use crate::commands;
 use crate::events::{OrderChanged, UiReady};
 
+/// Every command and event, for the runtime `$runtime`: the app's (`tauri::Wry`) or, in the
+/// wiring tests, Tauri's mock runtime. One list, so the tests exercise what the app registers.
+macro_rules! desk_builder {
+    ($runtime:ty) => {
+        tauri_specta::Builder::<$runtime>::new()
+            .commands(collect_commands![
+                commands::app::app_info,
+                commands::status::check_connection,
+                commands::orders::order_form_options,
+                commands::orders::check_order,
+                commands::orders::review_order,
+                commands::orders::submit_order,
+                commands::orders::resend_order,
+                commands::orders::order_status,
+                commands::orders::interrupted_orders,
+                commands::journal::supervisor_access,
+                commands::journal::list_orders,
+                commands::journal::order_detail,
+                commands::journal::refresh_orders,
+                commands::journal::order_stats,
+                commands::journal::order_exceptions,
+                commands::journal::export_orders::<$runtime>,
+            ])
+            .events(collect_events![UiReady, OrderChanged])
+            // One TypeScript type per Rust type: no `_Serialize`/`_Deserialize` pairs.
+            .disable_serde_phases()
+    };
+}
+
+/// Every command and event of the app.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
-    tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(collect_commands![
-            commands::app::app_info,
-            commands::status::check_connection,
-            commands::orders::order_form_options,
-            commands::orders::check_order,
-            commands::orders::review_order,
-            commands::orders::submit_order,
-            commands::orders::resend_order,
-            commands::orders::order_status,
-            commands::orders::interrupted_orders,
-            commands::journal::supervisor_access,
-            commands::journal::list_orders,
-            commands::journal::order_detail,
-            commands::journal::refresh_orders,
-            commands::journal::order_stats,
-            commands::journal::order_exceptions,
-            commands::journal::export_orders,
-        ])
-        .events(collect_events![UiReady, OrderChanged])
-        // One TypeScript type per Rust type: no `_Serialize`/`_Deserialize` pairs.
-        .disable_serde_phases()
+    desk_builder!(tauri::Wry)
+}
+
+/// The same commands and events on Tauri's mock runtime (wiring tests).
+#[cfg(test)]
+pub(crate) fn mock_builder() -> tauri_specta::Builder<tauri::test::MockRuntime> {
+    desk_builder!(tauri::test::MockRuntime)
 }
 
 /// The committed bindings file.

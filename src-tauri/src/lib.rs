@@ -5,12 +5,15 @@
 // at most once per command call, so its size on the stack does not matter.
 #![allow(clippy::result_large_err)]
 
+mod command_names;
 mod commands;
 mod desk;
 mod error;
 mod events;
 mod identity;
 pub mod ipc;
+#[cfg(test)]
+mod ipc_tests;
 mod logging;
 mod settings;
 mod single_instance;
@@ -18,6 +21,7 @@ mod state;
 
 use std::time::Instant;
 
+pub use command_names::COMMAND_NAMES;
 pub use desk_config::Environment;
 pub use error::{ErrorKind, IpcError};
 

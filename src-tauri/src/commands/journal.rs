@@ -10,7 +10,7 @@ use order_workflow::{
     RefreshResult, WorkflowError,
 };
 use serde::Serialize;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::IpcError;
 use crate::state::AppState;
@@ -103,8 +103,8 @@ pub async fn order_exceptions(state: State<'_, AppState>) -> Result<Vec<OrderRow
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err)]
-pub async fn export_orders(
-    app: AppHandle,
+pub async fn export_orders<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     filter: OrderFilter,
 ) -> Result<ExportResult, IpcError> {
@@ -132,7 +132,7 @@ async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     state.desk().await
 }
 
-fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
+fn downloads_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, IpcError> {
     let path = app.path();
     path.download_dir()
         .or_else(|_| path.home_dir().map(|home| home.join("Downloads")))
