@@ -3,7 +3,9 @@
 //! [`WorkflowError::code`]. No words: the window says what happened and what to do, in its
 //! language, from `ui/src/locales` (keys `error.codes.<code>` and `error.advice.<code>`).
 
-use order_workflow::{ConfigProblemAt, ErrorCode, FieldError, WorkflowError};
+use order_workflow::{
+    CardId, ConfigProblemAt, CorrelationId, ErrorCode, FieldError, WorkflowError,
+};
 use serde::Serialize;
 
 /// What the UI does differently for an error: decided by the order workflow's one error policy
@@ -19,9 +21,9 @@ pub struct IpcError {
     /// The stable code the window words (a union of every code in the bindings).
     pub code: ErrorCode,
     /// The id to quote to IT, when the error came from a D1 exchange.
-    pub correlation_id: Option<String>,
+    pub correlation_id: Option<CorrelationId>,
     /// The order concerned, once it has ids.
-    pub card_id: Option<String>,
+    pub card_id: Option<CardId>,
     /// The HTTP status D1 (or a gateway) answered with.
     pub http_status: Option<u16>,
     /// D1's `errorCode`, when it sent one.
@@ -62,7 +64,7 @@ mod tests {
     #[test]
     fn serializes_as_coded_object_without_words() {
         let json = serde_json::to_value(IpcError::from(WorkflowError::NoRecord {
-            card_id: "card-1".into(),
+            card_id: CardId::parse("card-1").unwrap(),
             after_seconds: 600,
         }))
         .unwrap();

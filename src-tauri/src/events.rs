@@ -11,7 +11,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderChanged {
-    pub card_id: String,
+    pub card_id: order_workflow::CardId,
 }
 
 /// Emitted by the UI once the first screen is interactive.

@@ -132,7 +132,7 @@ async fn order_is_accepted_and_production_is_followed_to_done() {
     assert_eq!(op.operation_id, operation_id);
     assert_eq!(op.card_id, order.card_id().as_str());
     assert_eq!(
-        op.issuer_request_id.as_deref(),
+        op.issuer_request_id.as_ref().map(|id| id.as_str()),
         Some(order.issuer_request_id().as_str())
     );
     assert_eq!(op.status, OperationStatus::Pending);
@@ -253,7 +253,7 @@ async fn a_503_is_retried_with_the_same_card_id_and_body() {
     assert_eq!(op.operation_id, operation_id);
     assert_eq!(op.card_id, order.card_id().as_str());
     assert_eq!(
-        op.issuer_request_id.as_deref(),
+        op.issuer_request_id.as_ref().map(|id| id.as_str()),
         Some(order.issuer_request_id().as_str())
     );
     env.finish(&[]).await;
@@ -311,7 +311,7 @@ async fn a_dropped_connection_after_sending_is_unknown_then_reconciled() {
         .await
         .unwrap();
     assert_eq!(
-        op.issuer_request_id.as_deref(),
+        op.issuer_request_id.as_ref().map(|id| id.as_str()),
         Some(issuer_request_id.as_str())
     );
     assert_eq!(op.details.status, DetailsStatus::CardProdRequested);

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use d1_client::{CardId, ConsumerId, CorrelationId, IssuerRequestId};
 use d1_sandbox::testkit::{TestKeys, TestPki};
 use d1_sandbox::{Sandbox, SandboxConfig};
 use order_journal::{Journal, NewOrder, PanLast4};
@@ -462,27 +463,32 @@ fn journal_with_canary(path: &Path) {
         journal
             .record_intent(&NewOrder {
                 operator: "jane".into(),
-                consumer_id: format!("C-{i}"),
+                consumer_id: ConsumerId::parse(format!("C-{i}")).unwrap(),
                 product_id: "VISA_DEBIT".into(),
                 station_id: "ST-1".into(),
                 issuance_type: "CREATION".into(),
                 pan_last4: PanLast4::new("5556").unwrap(),
-                card_id: (*card).into(),
-                issuer_request_id: format!("req-{i}"),
-                correlation_id: format!("corr-{i}"),
+                card_id: CardId::parse(*card).unwrap(),
+                issuer_request_id: IssuerRequestId::parse(format!("req-{i}")).unwrap(),
+                correlation_id: CorrelationId::parse(format!("corr-{i}")).unwrap(),
             })
             .unwrap();
     }
-    journal.mark_sending("card-a1").unwrap();
+    journal
+        .mark_sending(&CardId::parse("card-a1").unwrap())
+        .unwrap();
     journal
         .record_rejected(
-            "card-a1",
+            &CardId::parse("card-a1").unwrap(),
             "FIELD_INVALID_VALUE",
             &format!("teller note: card {CANARY_PAN} refused"),
         )
         .unwrap();
     journal
-        .record_abandoned("card-a2", &format!("pan={CANARY_PAN}"))
+        .record_abandoned(
+            &CardId::parse("card-a2").unwrap(),
+            &format!("pan={CANARY_PAN}"),
+        )
         .unwrap();
 }
 

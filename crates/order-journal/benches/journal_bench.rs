@@ -115,6 +115,19 @@ fn q() -> OrderQuery {
     OrderQuery::default()
 }
 
+/// A D1 id made by the benchmark (valid by construction).
+fn id<T: TryFrom<String>>(value: String) -> T
+where
+    T::Error: std::fmt::Debug,
+{
+    T::try_from(value).expect("a D1 id")
+}
+
+/// An operation id made by the benchmark.
+fn op(value: &str) -> desk_domain::OperationId {
+    id(value.to_owned())
+}
+
 fn search(text: String, mode: MatchMode) -> OrderQuery {
     OrderQuery {
         search: Some(Search { text, mode }),
@@ -287,7 +300,7 @@ fn main() {
     );
     r.measure("search consumer id, exact", iters, Some(100.0), |i| {
         j.list(&search(
-            sample[i % 50].consumer_id.clone(),
+            sample[i % 50].consumer_id.to_string(),
             MatchMode::Exact,
         ))
         .unwrap()
@@ -298,7 +311,7 @@ fn main() {
         Some(100.0),
         |i| {
             j.list(&search(
-                sample[i % 50].consumer_id[..7].to_owned(),
+                sample[i % 50].consumer_id.as_str()[..7].to_owned(),
                 MatchMode::Prefix,
             ))
             .unwrap()
@@ -310,19 +323,22 @@ fn main() {
         Some(100.0),
         |i| {
             j.list(&search(
-                sample[i % 50].consumer_id[..5].to_owned(),
+                sample[i % 50].consumer_id.as_str()[..5].to_owned(),
                 MatchMode::Prefix,
             ))
             .unwrap()
         },
     );
     r.measure("search card id, exact", iters, Some(100.0), |i| {
-        j.list(&search(sample[i % 50].card_id.clone(), MatchMode::Exact))
-            .unwrap()
+        j.list(&search(
+            sample[i % 50].card_id.to_string(),
+            MatchMode::Exact,
+        ))
+        .unwrap()
     });
     r.measure("search card id prefix, 8 chars", iters, Some(100.0), |i| {
         j.list(&search(
-            sample[i % 50].card_id[..8].to_owned(),
+            sample[i % 50].card_id.as_str()[..8].to_owned(),
             MatchMode::Prefix,
         ))
         .unwrap()
@@ -335,7 +351,7 @@ fn main() {
             .take(50)
             .find_map(|o| o.operation_id.clone())
             .expect("an accepted order in the sample");
-        j.list(&search(op, MatchMode::Exact)).unwrap()
+        j.list(&search(op.to_string(), MatchMode::Exact)).unwrap()
     });
     r.measure(
         "search last 4, exact (~100 orders)",
@@ -434,14 +450,14 @@ fn main() {
         counter.set(i + 1);
         NewOrder {
             operator: "bench\\teller".into(),
-            consumer_id: format!("C{:08}", i),
+            consumer_id: id(format!("C{:08}", i)),
             product_id: "PRODUCT_0".into(),
             station_id: "STATION-00".into(),
             issuance_type: "NEW".into(),
             pan_last4: PanLast4::new("1234").unwrap(),
-            card_id: format!("{prefix}-{tag}-{i}"),
-            issuer_request_id: format!("R{i:x}-bench"),
-            correlation_id: format!("c{i}"),
+            card_id: id(format!("{prefix}-{tag}-{i}")),
+            issuer_request_id: id(format!("R{i:x}-bench")),
+            correlation_id: id(format!("c{i}")),
         }
     };
     r.measure("record_intent (1M journal)", writes, None, |i| {
@@ -455,7 +471,7 @@ fn main() {
             let o = new_order(i, "b");
             j.record_intent(&o).unwrap();
             j.mark_sending(&o.card_id).unwrap();
-            j.record_accepted(&o.card_id, &format!("op-{}-{i}", o.card_id))
+            j.record_accepted(&o.card_id, &op(&format!("op-{}-{i}", o.card_id)))
                 .unwrap();
             j.record_production_status(
                 &o.card_id,
@@ -490,7 +506,7 @@ fn main() {
         fresh.record_intent(&o).unwrap();
         fresh.mark_sending(&o.card_id).unwrap();
         fresh
-            .record_accepted(&o.card_id, &format!("op-{i}"))
+            .record_accepted(&o.card_id, &op(&format!("op-{i}")))
             .unwrap();
         fresh
             .record_production_status(
@@ -518,7 +534,7 @@ fn main() {
             let o = new_order(i, "d");
             mem.record_intent(&o).unwrap();
             mem.mark_sending(&o.card_id).unwrap();
-            mem.record_accepted(&o.card_id, &format!("op-{}-{i}", o.card_id))
+            mem.record_accepted(&o.card_id, &op(&format!("op-{}-{i}", o.card_id)))
                 .unwrap();
             mem.record_production_status(
                 &o.card_id,

@@ -58,15 +58,18 @@ impl Journal {
                     o.state.as_str().to_owned(),
                     opt(&o.d1_status),
                     csv_safe(&o.operator),
-                    csv_safe(&o.consumer_id),
+                    csv_safe(o.consumer_id.as_str()),
                     csv_safe(&o.product_id),
                     csv_safe(&o.station_id),
                     csv_safe(&o.issuance_type),
                     o.pan_last4.masked(),
-                    csv_safe(&o.card_id),
-                    csv_safe(&o.issuer_request_id),
-                    csv_safe(&o.correlation_id),
-                    opt(&o.operation_id),
+                    csv_safe(o.card_id.as_str()),
+                    csv_safe(o.issuer_request_id.as_str()),
+                    csv_safe(o.correlation_id.as_str()),
+                    o.operation_id
+                        .as_ref()
+                        .map(|id| csv_safe(id.as_str()))
+                        .unwrap_or_default(),
                     opt(&o.error_code),
                     opt(&o.error_message),
                 ])

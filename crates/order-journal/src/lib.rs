@@ -2,28 +2,31 @@
 //!
 //! * Never card data: the only card-derived value is [`PanLast4`] (exactly 4 digits). Free-text
 //!   fields are scrubbed of long digit runs ([`sanitize`]); identifier fields refuse PAN shapes.
+//! * Ids are typed (`desk_domain::CardId`, …) and stored and read back through `ToSql`/`FromSql`.
 //! * Crash safe: [`Journal::record_intent`] commits before the first byte goes to D1;
 //!   [`Journal::in_flight`] returns what the app must reconcile at start (see [`OrderState`]).
 //! * Fast with a million orders: keyset paging and an index per supervisor filter.
 //!
 //! ```
+//! use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 //! use order_journal::{Journal, NewOrder, OrderQuery, PanLast4, OperationStatus};
 //! # fn main() -> Result<(), order_journal::JournalError> {
 //! let journal = Journal::open_in_memory()?;
+//! let card_id = CardId::parse("card-1")?;
 //! journal.record_intent(&NewOrder {
 //!     operator: "jane".into(),
-//!     consumer_id: "C-42".into(),
+//!     consumer_id: ConsumerId::parse("C-42")?,
 //!     product_id: "VISA_CLASSIC".into(),
 //!     station_id: "STATION-1".into(),
 //!     issuance_type: "NEW".into(),
 //!     pan_last4: PanLast4::new("5556")?,
-//!     card_id: "card-1".into(),
-//!     issuer_request_id: "req-1".into(),
-//!     correlation_id: "corr-1".into(),
+//!     card_id: card_id.clone(),
+//!     issuer_request_id: IssuerRequestId::parse("req-1")?,
+//!     correlation_id: CorrelationId::parse("corr-1")?,
 //! })?;
-//! journal.mark_sending("card-1")?;
-//! journal.record_accepted("card-1", "op-1")?;
-//! journal.record_production_status("card-1", "CARD_PROD_DONE", OperationStatus::Successful, None)?;
+//! journal.mark_sending(&card_id)?;
+//! journal.record_accepted(&card_id, &OperationId::parse("op-1")?)?;
+//! journal.record_production_status(&card_id, "CARD_PROD_DONE", OperationStatus::Successful, None)?;
 //! assert_eq!(journal.list(&OrderQuery::default())?.items.len(), 1);
 //! # Ok(()) }
 //! ```

@@ -12,6 +12,7 @@ use crate::db::Journal;
 use crate::error::{JournalError, Result};
 use crate::list_sql::build_list_sql;
 use crate::types::{HistoryEntry, OrderDetail, OrderId, OrderState, OrderSummary, Timestamp};
+use desk_domain::CardId;
 
 /// Default number of orders per page.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -256,15 +257,15 @@ impl Journal {
     }
 
     /// The order with this card id and its whole timeline (oldest first).
-    pub fn detail(&self, card_id: &str) -> Result<OrderDetail> {
+    pub fn detail(&self, card_id: &CardId) -> Result<OrderDetail> {
         self.with_reader(|c| {
             // One snapshot for the row and its timeline.
             let _snapshot = c.unchecked_transaction()?;
             let sql = format!("SELECT {COLS} FROM orders WHERE card_id = ?1");
-            let order = query_summaries(c, &sql, &[Value::Text(card_id.to_owned())])?
+            let order = query_summaries(c, &sql, &[Value::Text(card_id.as_str().to_owned())])?
                 .pop()
                 .ok_or_else(|| JournalError::NotFound {
-                    card_id: card_id.chars().take(64).collect(),
+                    card_id: card_id.to_string(),
                 })?;
             let mut st = c.prepare_cached(
                 "SELECT at, state, d1_status, detail FROM order_events

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use desk_domain::PanLast4;
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 use serde::{Deserialize, Serialize};
 
 /// A UTC instant, milliseconds since the Unix epoch (what the journal stores).
@@ -225,8 +226,8 @@ impl OperationStatus {
 pub struct NewOrder {
     /// The OS user at the desk (1–256 printable characters).
     pub operator: String,
-    /// D1 consumerId (`^[A-Za-z0-9_-]{1,64}$`).
-    pub consumer_id: String,
+    /// D1 consumerId.
+    pub consumer_id: ConsumerId,
     /// Card product id from configuration (1–128 printable characters).
     pub product_id: String,
     /// Personalization station id from configuration (1–128 printable characters).
@@ -235,12 +236,12 @@ pub struct NewOrder {
     pub issuance_type: String,
     /// The last 4 digits of the PAN.
     pub pan_last4: PanLast4,
-    /// D1 cardId, generated once per intent (`^[A-Za-z0-9_-]{1,64}$`, unique in the journal).
-    pub card_id: String,
-    /// issuerRequestId, generated once per intent (`^[A-Za-z0-9_-]{1,64}$`).
-    pub issuer_request_id: String,
-    /// The x-correlation-id sent with the order (`^[A-Za-z0-9_-]{1,64}$`).
-    pub correlation_id: String,
+    /// D1 cardId, generated once per intent (unique in the journal).
+    pub card_id: CardId,
+    /// issuerRequestId, generated once per intent.
+    pub issuer_request_id: IssuerRequestId,
+    /// The x-correlation-id sent with the order.
+    pub correlation_id: CorrelationId,
 }
 
 /// One order as the supervisor list shows it.
@@ -253,7 +254,7 @@ pub struct OrderSummary {
     /// OS user.
     pub operator: String,
     /// D1 consumerId.
-    pub consumer_id: String,
+    pub consumer_id: ConsumerId,
     /// Card product.
     pub product_id: String,
     /// Station.
@@ -263,13 +264,13 @@ pub struct OrderSummary {
     /// Last 4 digits of the PAN.
     pub pan_last4: PanLast4,
     /// D1 cardId.
-    pub card_id: String,
+    pub card_id: CardId,
     /// issuerRequestId.
-    pub issuer_request_id: String,
+    pub issuer_request_id: IssuerRequestId,
     /// x-correlation-id of the order request.
-    pub correlation_id: String,
+    pub correlation_id: CorrelationId,
     /// D1 operationId once known.
-    pub operation_id: Option<String>,
+    pub operation_id: Option<OperationId>,
     /// Journal state.
     pub state: OrderState,
     /// D1's raw `details.status` (may be a value this build does not know).

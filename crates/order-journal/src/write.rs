@@ -5,9 +5,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::db::Journal;
 use crate::error::{JournalError, Result};
 use crate::sanitize::{
-    MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_d1_id, check_label, scrub_free_text, scrub_opt,
+    MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_label, refuse_pan_shaped, scrub_free_text, scrub_opt,
 };
 use crate::types::{NewOrder, OperationStatus, OrderId, OrderState};
+use desk_domain::{CardId, OperationId};
 
 /// Current row of an order, as the transition checks need it.
 struct Current {
@@ -49,7 +50,7 @@ impl Change<'_> {
     }
 }
 
-fn load(conn: &Connection, card_id: &str) -> Result<Current> {
+fn load(conn: &Connection, card_id: &CardId) -> Result<Current> {
     let row = conn
         .query_row(
             "SELECT id, state, operation_id, d1_status FROM orders WHERE card_id = ?1",
@@ -66,7 +67,7 @@ fn load(conn: &Connection, card_id: &str) -> Result<Current> {
         .optional()?;
     let Some((id, state, operation_id, d1_status)) = row else {
         return Err(JournalError::NotFound {
-            card_id: card_id.to_owned(),
+            card_id: card_id.to_string(),
         });
     };
     let state = OrderState::parse(&state).ok_or(JournalError::Corrupt { column: "state" })?;
@@ -93,9 +94,9 @@ fn load(conn: &Connection, card_id: &str) -> Result<Current> {
     })
 }
 
-fn refuse(card_id: &str, from: OrderState, to: OrderState, hint: &'static str) -> JournalError {
+fn refuse(card_id: &CardId, from: OrderState, to: OrderState, hint: &'static str) -> JournalError {
     JournalError::InvalidTransition {
-        card_id: card_id.to_owned(),
+        card_id: card_id.to_string(),
         from,
         to,
         hint,
@@ -112,13 +113,15 @@ impl Journal {
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
     pub fn record_intent(&self, order: &NewOrder) -> Result<OrderId> {
         check_label("operator", &order.operator, 256)?;
-        check_d1_id("consumer_id", &order.consumer_id)?;
         check_label("product_id", &order.product_id, 128)?;
         check_label("station_id", &order.station_id, 128)?;
         check_label("issuance_type", &order.issuance_type, 128)?;
-        check_d1_id("card_id", &order.card_id)?;
-        check_d1_id("issuer_request_id", &order.issuer_request_id)?;
-        check_d1_id("correlation_id", &order.correlation_id)?;
+        // The ids match D1's patterns by their types; what their types cannot say is that a
+        // random id must never look like a card number.
+        refuse_pan_shaped("consumer_id", order.consumer_id.as_str())?;
+        refuse_pan_shaped("card_id", order.card_id.as_str())?;
+        refuse_pan_shaped("issuer_request_id", order.issuer_request_id.as_str())?;
+        refuse_pan_shaped("correlation_id", order.correlation_id.as_str())?;
         let now = self.now().as_millis();
         self.with_durable_writer(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -131,7 +134,7 @@ impl Journal {
                 .optional()?;
             if exists.is_some() {
                 return Err(JournalError::DuplicateCardId {
-                    card_id: order.card_id.clone(),
+                    card_id: order.card_id.to_string(),
                 });
             }
             tx.prepare_cached(
@@ -166,7 +169,7 @@ impl Journal {
     /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`,
     /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced) before returning, so an order
     /// found in `Intent` at start was really never sent, even after a power cut.
-    pub fn mark_sending(&self, card_id: &str) -> Result<()> {
+    pub fn mark_sending(&self, card_id: &CardId) -> Result<()> {
         self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
             OrderState::Sending | OrderState::OutcomeUnknown | OrderState::NoRecord => {
@@ -192,15 +195,16 @@ impl Journal {
     /// `productionStatus`. Allowed from `Sending`, `OutcomeUnknown` and `NoRecord` (a late answer
     /// always wins). Repeating it with the same operation id is a no-op in any later state; a
     /// different operation id is refused.
-    pub fn record_accepted(&self, card_id: &str, operation_id: &str) -> Result<()> {
-        check_d1_id("operation_id", operation_id)?;
+    pub fn record_accepted(&self, card_id: &CardId, operation_id: &OperationId) -> Result<()> {
+        refuse_pan_shaped("operation_id", operation_id.as_str())?;
+        let operation_id = operation_id.as_str();
         self.transition(card_id, |cur| {
             if let Some(known) = &cur.operation_id {
                 return if known == operation_id {
                     Ok(None)
                 } else {
                     Err(JournalError::OperationIdMismatch {
-                        card_id: card_id.to_owned(),
+                        card_id: card_id.to_string(),
                     })
                 };
             }
@@ -228,7 +232,7 @@ impl Journal {
 
     /// The connection broke after the request was (maybe) sent. Allowed from `Sending`; a no-op
     /// when already `OutcomeUnknown`. `detail` is plain text (e.g. "timeout after 30 s").
-    pub fn record_outcome_unknown(&self, card_id: &str, detail: &str) -> Result<()> {
+    pub fn record_outcome_unknown(&self, card_id: &CardId, detail: &str) -> Result<()> {
         let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
         self.transition(card_id, |cur| match cur.state {
             OrderState::Sending => Ok(Some(Change {
@@ -248,7 +252,7 @@ impl Journal {
     /// D1 has no record of an order that may have been sent, after the grace period the desk
     /// allows it (`detail` says how long, in plain text). Allowed from `Sending` and
     /// `OutcomeUnknown`; a no-op when already `NoRecord`. Not final: see [`OrderState::NoRecord`].
-    pub fn record_no_record(&self, card_id: &str, detail: &str) -> Result<()> {
+    pub fn record_no_record(&self, card_id: &CardId, detail: &str) -> Result<()> {
         let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
         self.transition(card_id, |cur| match cur.state {
             OrderState::Sending | OrderState::OutcomeUnknown => Ok(Some(Change {
@@ -270,7 +274,7 @@ impl Journal {
     /// TLS handshake failed): the order goes back to `Intent`, which says nothing of it is at
     /// D1. Allowed only on a first attempt (history `…, intent, sending`): after an attempt that
     /// may have reached D1, the outcome stays unknown whatever later attempts do. Durable.
-    pub fn record_not_sent(&self, card_id: &str, detail: &str) -> Result<()> {
+    pub fn record_not_sent(&self, card_id: &CardId, detail: &str) -> Result<()> {
         let detail = scrub_opt(Some(detail), MAX_MESSAGE_CHARS);
         self.transition_durable(card_id, |cur| {
             if cur.first_attempt() {
@@ -298,7 +302,7 @@ impl Journal {
     /// [`Journal::record_accepted`] with the operation id first. Returns the resulting state.
     pub fn record_production_status(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         d1_status: &str,
         top_level: OperationStatus,
         reason: Option<&str>,
@@ -349,7 +353,7 @@ impl Journal {
     /// plain text for the supervisor. Final, so allowed only on a first attempt (history
     /// `…, intent, sending`): a refusal of a resend may be D1's duplicate guard protecting an
     /// earlier attempt that got through.
-    pub fn record_rejected(&self, card_id: &str, code: &str, message: &str) -> Result<()> {
+    pub fn record_rejected(&self, card_id: &CardId, code: &str, message: &str) -> Result<()> {
         let code = scrub_opt(Some(code), MAX_CODE_CHARS);
         let message = scrub_opt(Some(message), MAX_MESSAGE_CHARS);
         self.transition(card_id, |cur| {
@@ -373,7 +377,7 @@ impl Journal {
 
     /// The order is given up before anything of it was sent. Allowed from `Intent` only: an
     /// order that may have reached D1 is never closed as "not made" by the desk.
-    pub fn record_abandoned(&self, card_id: &str, reason: &str) -> Result<()> {
+    pub fn record_abandoned(&self, card_id: &CardId, reason: &str) -> Result<()> {
         let reason = scrub_opt(Some(reason), MAX_MESSAGE_CHARS);
         self.transition(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change {
@@ -397,7 +401,7 @@ impl Journal {
     /// [`Journal::transition`], fsynced before returning.
     fn transition_durable<'a>(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
         self.with_durable_writer(|conn| self.transition_on(conn, card_id, decide))
@@ -407,7 +411,7 @@ impl Journal {
     /// history entry in one transaction (crash-safe; not fsynced).
     fn transition<'a>(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
         self.with_writer(|conn| self.transition_on(conn, card_id, decide))
@@ -416,14 +420,9 @@ impl Journal {
     fn transition_on<'a>(
         &self,
         conn: &mut rusqlite::Connection,
-        card_id: &str,
+        card_id: &CardId,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
-        if card_id.is_empty() || card_id.len() > 64 {
-            return Err(JournalError::NotFound {
-                card_id: card_id.chars().take(64).collect(),
-            });
-        }
         let now = self.now().as_millis();
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

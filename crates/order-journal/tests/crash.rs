@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use common::{card, order};
+use common::{card, op, order};
 use order_journal::{Journal, OperationStatus, OrderState};
 
 /// Drives order `i` to the stage `i % 6` selects; returns the states committed, in order.
@@ -28,7 +28,7 @@ fn drive(j: &Journal, i: u32, mut committed: impl FnMut(OrderState)) {
             committed(OrderState::OutcomeUnknown);
         }
         _ => {
-            j.record_accepted(&c, &format!("op-{i:05}")).unwrap();
+            j.record_accepted(&c, &op(&format!("op-{i:05}"))).unwrap();
             committed(OrderState::Accepted);
             if stage >= 4 {
                 j.record_production_status(&c, "CARD_PROD_READY", OperationStatus::Pending, None)
@@ -53,7 +53,7 @@ fn assert_ids_intact(j: &Journal, i: u32) -> OrderState {
     assert_eq!(d.order.consumer_id, want.consumer_id);
     assert_eq!(d.order.pan_last4, want.pan_last4);
     if d.order.state >= OrderState::Accepted && d.order.state != OrderState::OutcomeUnknown {
-        assert_eq!(d.order.operation_id, Some(format!("op-{i:05}")));
+        assert_eq!(d.order.operation_id, Some(op(&format!("op-{i:05}"))));
     }
     d.order.state
 }
@@ -98,7 +98,7 @@ fn orders_at_every_stage_survive_a_dropped_journal() {
     }
     assert_eq!(j.detail(&card(5)).unwrap().order.state, OrderState::Done);
     // The reconciler can carry on from where it stopped.
-    j.record_accepted(&card(2), "op-00002").unwrap();
+    j.record_accepted(&card(2), &op("op-00002")).unwrap();
     j.record_abandoned(&card(0), "not sent; teller gone")
         .unwrap();
     assert_eq!(j.in_flight().unwrap().len(), 4);

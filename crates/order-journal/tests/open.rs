@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::cid;
 use order_journal::{Journal, JournalError, JournalIdentity, OrderQuery};
 
 #[test]
@@ -204,12 +205,12 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
     }
     let j = Journal::open(&path).unwrap();
     assert_eq!(j.schema_version().unwrap(), 2);
-    let detail = j.detail("card-1").unwrap();
+    let detail = j.detail(&cid("card-1")).unwrap();
     assert_eq!(detail.history.len(), 3, "the history survived the rebuild");
-    j.record_no_record("card-1", "no record after 10 minutes")
+    j.record_no_record(&cid("card-1"), "no record after 10 minutes")
         .unwrap();
     assert_eq!(
-        j.detail("card-1").unwrap().order.state,
+        j.detail(&cid("card-1")).unwrap().order.state,
         order_journal::OrderState::NoRecord
     );
     assert!(j.integrity_check().unwrap().is_empty());

@@ -6,7 +6,8 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{DAY, HOUR, T0, TestClock, card, mem, order};
+use common::{DAY, HOUR, T0, TestClock, card, cid, mem, op, order};
+use desk_domain::CardId;
 use order_journal::{
     Bucket, CSV_HEADER, Cursor, DEFAULT_RETENTION, ExceptionQuery, Journal, JournalError,
     MAX_PAGE_SIZE, MatchMode, OperationStatus, OrderQuery, OrderState, Search, TimeRange,
@@ -34,11 +35,11 @@ fn fixture() -> (Journal, TestClock) {
             }
             4 => {
                 j.mark_sending(&c).unwrap();
-                j.record_accepted(&c, &format!("op-{i:05}")).unwrap();
+                j.record_accepted(&c, &op(&format!("op-{i:05}"))).unwrap();
             }
             5 | 6 => {
                 j.mark_sending(&c).unwrap();
-                j.record_accepted(&c, &format!("op-{i:05}")).unwrap();
+                j.record_accepted(&c, &op(&format!("op-{i:05}"))).unwrap();
                 let (st, top) = if i % 8 == 5 {
                     ("CARD_PROD_DONE", OperationStatus::Successful)
                 } else {
@@ -54,11 +55,11 @@ fn fixture() -> (Journal, TestClock) {
     (j, clock)
 }
 
-fn ids(page: &[order_journal::OrderSummary]) -> Vec<String> {
+fn ids(page: &[order_journal::OrderSummary]) -> Vec<CardId> {
     page.iter().map(|o| o.card_id.clone()).collect()
 }
 
-fn all(j: &Journal, q: &OrderQuery) -> Vec<String> {
+fn all(j: &Journal, q: &OrderQuery) -> Vec<CardId> {
     let mut q = q.clone();
     let mut out = Vec::new();
     loop {
@@ -71,7 +72,7 @@ fn all(j: &Journal, q: &OrderQuery) -> Vec<String> {
     }
 }
 
-fn expected(pred: impl Fn(u32) -> bool) -> Vec<String> {
+fn expected(pred: impl Fn(u32) -> bool) -> Vec<CardId> {
     (0..40u32).rev().filter(|i| pred(*i)).map(card).collect()
 }
 
@@ -297,7 +298,7 @@ fn exact_filters_on_station_operator_product_and_issuance_type() {
     }
 }
 
-fn search(j: &Journal, text: &str, mode: MatchMode) -> Result<Vec<String>, JournalError> {
+fn search(j: &Journal, text: &str, mode: MatchMode) -> Result<Vec<CardId>, JournalError> {
     let q = OrderQuery {
         search: Some(Search {
             text: text.into(),
@@ -373,8 +374,8 @@ fn search_combines_with_filters_and_never_duplicates() {
     assert_eq!(all(&j, &q), [card(8), card(5), card(0)]);
     // An order whose consumer id equals its card id is found once.
     let mut o = order(99);
-    o.consumer_id = "dup-1".into();
-    o.card_id = "dup-1".into();
+    o.consumer_id = desk_domain::ConsumerId::parse("dup-1").unwrap();
+    o.card_id = cid("dup-1");
     j.record_intent(&o).unwrap();
     assert_eq!(search(&j, "dup-1", MatchMode::Exact).unwrap(), ["dup-1"]);
     assert_eq!(search(&j, "dup", MatchMode::Prefix).unwrap(), ["dup-1"]);
@@ -504,7 +505,7 @@ fn exceptions_need_action_or_are_stuck() {
     let (k, clock2) = mem();
     k.record_intent(&order(1)).unwrap();
     k.mark_sending(&card(1)).unwrap();
-    k.record_accepted(&card(1), "op-1").unwrap();
+    k.record_accepted(&card(1), &op("op-1")).unwrap();
     clock2.advance(30 * 60 * 1000);
     assert!(k.exceptions(&ExceptionQuery::default()).unwrap().is_empty());
     clock2.advance(1);
@@ -627,7 +628,7 @@ fn csv_export_is_masked_quoted_and_formula_safe() {
     o.operator = "=HYPERLINK(\"http://x\")".into();
     o.station_id = "+1 station, \"main\"".into();
     o.product_id = "@SUM(A1)".into();
-    o.consumer_id = "-C1".into();
+    o.consumer_id = desk_domain::ConsumerId::parse("-C1").unwrap();
     j.record_intent(&o).unwrap();
     j.mark_sending(&card(1)).unwrap();
     j.record_rejected(&card(1), "-400", "line1\nline2, with \"quotes\"")

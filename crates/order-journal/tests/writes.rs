@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{CANARY, T0, card, mem, order};
+use common::{CANARY, T0, card, cid, mem, op, order};
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId};
 use order_journal::{
     JournalError, NewOrder, OperationStatus, OrderState, PanLast4, sanitize::REMOVED,
 };
@@ -49,13 +50,13 @@ fn record_intent_stores_every_field_and_a_first_history_entry() {
     assert_eq!(o.created_at.as_millis(), T0);
     assert_eq!(o.updated_at.as_millis(), T0);
     assert_eq!(o.operator, "teller1");
-    assert_eq!(o.consumer_id, "CUST00001");
+    assert_eq!(o.consumer_id.as_str(), "CUST00001");
     assert_eq!(o.product_id, "PRODUCT_1");
     assert_eq!(o.station_id, "STATION-1");
     assert_eq!(o.issuance_type, "REPLACEMENT");
     assert_eq!(o.pan_last4.as_str(), "0037");
-    assert_eq!(o.issuer_request_id, "req-00001");
-    assert_eq!(o.correlation_id, "corr-00001");
+    assert_eq!(o.issuer_request_id.as_str(), "req-00001");
+    assert_eq!(o.correlation_id.as_str(), "corr-00001");
     assert_eq!(o.operation_id, None);
     assert_eq!(o.state, OrderState::Intent);
     assert_eq!(o.d1_status, None);
@@ -68,29 +69,29 @@ fn record_intent_boundary_lengths_are_accepted() {
     let (j, _) = mem();
     let o = NewOrder {
         operator: "o".repeat(256),
-        consumer_id: "c".repeat(64),
+        consumer_id: ConsumerId::parse("c".repeat(64)).unwrap(),
         product_id: "p".repeat(128),
         station_id: "s".repeat(128),
         issuance_type: "i".repeat(128),
         pan_last4: PanLast4::new("0000").unwrap(),
-        card_id: "k".repeat(64),
-        issuer_request_id: "r".repeat(64),
-        correlation_id: "x".repeat(64),
+        card_id: cid(&"k".repeat(48)),
+        issuer_request_id: IssuerRequestId::parse("r".repeat(64)).unwrap(),
+        correlation_id: CorrelationId::parse("x".repeat(64)).unwrap(),
     };
     j.record_intent(&o).unwrap();
     let min = NewOrder {
         operator: "o".into(),
-        consumer_id: "c".into(),
+        consumer_id: ConsumerId::parse("c").unwrap(),
         product_id: "p".into(),
         station_id: "s".into(),
         issuance_type: "i".into(),
         pan_last4: PanLast4::new("9999").unwrap(),
-        card_id: "k".into(),
-        issuer_request_id: "r".into(),
-        correlation_id: "x".into(),
+        card_id: cid("k"),
+        issuer_request_id: IssuerRequestId::parse("r").unwrap(),
+        correlation_id: CorrelationId::parse("x").unwrap(),
     };
     j.record_intent(&min).unwrap();
-    assert_eq!(j.detail("k").unwrap().order.consumer_id, "c");
+    assert_eq!(j.detail(&cid("k")).unwrap().order.consumer_id.as_str(), "c");
 }
 
 #[test]
@@ -101,20 +102,11 @@ fn record_intent_refuses_each_invalid_field_by_name() {
         ("operator", |o| o.operator = String::new()),
         ("operator", |o| o.operator = "o".repeat(257)),
         ("operator", |o| o.operator = "a\nb".into()),
-        ("consumer_id", |o| o.consumer_id = String::new()),
-        ("consumer_id", |o| o.consumer_id = "c".repeat(65)),
-        ("consumer_id", |o| o.consumer_id = "c d".into()),
-        ("consumer_id", |o| o.consumer_id = "Ünïcode".into()),
         ("product_id", |o| o.product_id = "  ".into()),
         ("product_id", |o| o.product_id = "p".repeat(129)),
         ("station_id", |o| o.station_id = String::new()),
         ("station_id", |o| o.station_id = "tab\there".into()),
         ("issuance_type", |o| o.issuance_type = String::new()),
-        ("card_id", |o| o.card_id = String::new()),
-        ("card_id", |o| o.card_id = "card/1".into()),
-        ("card_id", |o| o.card_id = "k".repeat(65)),
-        ("issuer_request_id", |o| o.issuer_request_id = "r r".into()),
-        ("correlation_id", |o| o.correlation_id = String::new()),
     ];
     for (field, edit) in cases {
         let mut o = order(7);
@@ -125,6 +117,17 @@ fn record_intent_refuses_each_invalid_field_by_name() {
         }
     }
     assert!(j.in_flight().unwrap().is_empty(), "nothing was stored");
+    // Ids that are not D1 ids cannot even be made: their types refuse them, with D1's limits
+    // (a card id has at most 48 characters, the others 64).
+    assert!(ConsumerId::parse("").is_err());
+    assert!(ConsumerId::parse("c".repeat(65)).is_err());
+    assert!(ConsumerId::parse("c d").is_err());
+    assert!(ConsumerId::parse("Ünïcode").is_err());
+    assert!(CardId::parse("").is_err());
+    assert!(CardId::parse("card/1").is_err());
+    assert!(CardId::parse("k".repeat(49)).is_err());
+    assert!(IssuerRequestId::parse("r r").is_err());
+    assert!(CorrelationId::parse("").is_err());
 }
 
 #[test]
@@ -146,7 +149,7 @@ fn happy_path_walks_every_state_and_keeps_a_timeline() {
     clock.advance(10);
     j.mark_sending(&card(1)).unwrap();
     clock.advance(10);
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     clock.advance(10);
     let s = j
         .record_production_status(
@@ -179,7 +182,7 @@ fn happy_path_walks_every_state_and_keeps_a_timeline() {
         .unwrap();
     assert_eq!(s, OrderState::Done);
     let d = j.detail(&card(1)).unwrap();
-    assert_eq!(d.order.operation_id.as_deref(), Some("op-1"));
+    assert_eq!(d.order.operation_id, Some(op("op-1")));
     assert_eq!(d.order.d1_status.as_deref(), Some("CARD_PROD_DONE"));
     assert_eq!(d.order.updated_at.as_millis(), T0 + 50);
     let states: Vec<_> = d.history.iter().map(|h| h.state).collect();
@@ -203,7 +206,7 @@ fn done_is_final_and_says_so() {
     let (j, _) = mem();
     j.record_intent(&order(1)).unwrap();
     j.mark_sending(&card(1)).unwrap();
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     j.record_production_status(
         &card(1),
         "CARD_PROD_DONE",
@@ -244,7 +247,7 @@ fn failure_from_production_keeps_the_reason() {
     let (j, _) = mem();
     j.record_intent(&order(1)).unwrap();
     j.mark_sending(&card(1)).unwrap();
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     let s = j
         .record_production_status(
             &card(1),
@@ -264,7 +267,7 @@ fn unknown_d1_status_values_are_stored_as_they_come() {
     let (j, _) = mem();
     j.record_intent(&order(1)).unwrap();
     j.mark_sending(&card(1)).unwrap();
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     j.record_production_status(
         &card(1),
         "CARD_SHIPPED_BY_DRONE",
@@ -311,7 +314,7 @@ fn outcome_unknown_then_reconciled_by_production_status() {
         .record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
         .unwrap_err();
     assert!(err.to_string().contains("record_accepted"), "{err}");
-    j.record_accepted(&card(1), "op-9").unwrap();
+    j.record_accepted(&card(1), &op("op-9")).unwrap();
     j.record_production_status(&card(1), "CARD_PROD_READY", OperationStatus::Pending, None)
         .unwrap();
     let d = j.detail(&card(1)).unwrap();
@@ -347,31 +350,34 @@ fn record_accepted_is_idempotent_and_refuses_a_second_operation_id() {
     j.record_intent(&order(1)).unwrap();
     // Not sent yet: refused.
     assert!(matches!(
-        j.record_accepted(&card(1), "op-1"),
+        j.record_accepted(&card(1), &op("op-1")),
         Err(JournalError::InvalidTransition {
             from: OrderState::Intent,
             ..
         })
     ));
     j.mark_sending(&card(1)).unwrap();
-    j.record_accepted(&card(1), "op-1").unwrap();
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     assert_eq!(j.detail(&card(1)).unwrap().history.len(), 3);
     assert!(matches!(
-        j.record_accepted(&card(1), "op-2"),
+        j.record_accepted(&card(1), &op("op-2")),
         Err(JournalError::OperationIdMismatch { .. })
     ));
-    for bad in ["", "op 1", &"o".repeat(65), CANARY] {
-        assert!(matches!(
-            j.record_accepted(&card(1), bad),
-            Err(JournalError::InvalidInput {
-                field: "operation_id",
-                ..
-            })
-        ));
+    // Not an operation id at all: the type refuses it.
+    for bad in ["", "op 1", &"o".repeat(65)] {
+        assert!(desk_domain::OperationId::parse(bad).is_err(), "{bad}");
     }
+    // An operation id that looks like a card number is refused by the journal.
+    assert!(matches!(
+        j.record_accepted(&card(1), &op(CANARY)),
+        Err(JournalError::InvalidInput {
+            field: "operation_id",
+            ..
+        })
+    ));
     assert!(
-        j.record_accepted(&card(1), &"o".repeat(64)).is_err(),
+        j.record_accepted(&card(1), &op(&"o".repeat(64))).is_err(),
         "mismatch"
     );
     // Once accepted it can no longer be abandoned or re-sent.
@@ -480,7 +486,7 @@ fn no_record_needs_a_person_but_a_late_answer_still_wins() {
         "a person must look"
     );
     // D1 answers late: the order is accepted after all, and followed to the end.
-    j.record_accepted(&card(1), "op-1").unwrap();
+    j.record_accepted(&card(1), &op("op-1")).unwrap();
     j.record_production_status(
         &card(1),
         "CARD_PROD_DONE",
@@ -501,7 +507,7 @@ fn no_record_needs_a_person_but_a_late_answer_still_wins() {
             "{err:?}"
         );
     }
-    j.record_accepted(&card(3), "op-3").unwrap();
+    j.record_accepted(&card(3), &op("op-3")).unwrap();
     assert!(j.record_no_record(&card(3), "x").is_err());
 }
 
@@ -545,18 +551,22 @@ fn not_sent_returns_a_first_attempt_to_intent_and_nothing_later() {
 #[test]
 fn unknown_or_malformed_card_ids_are_not_found() {
     let (j, _) = mem();
-    for c in ["nope", "", &"k".repeat(200)] {
+    // A malformed card id is not a card id: the type refuses it before any lookup.
+    for bad in ["", &"k".repeat(200)] {
+        assert!(CardId::parse(bad).is_err());
+    }
+    for c in [cid("nope"), cid(&"k".repeat(48))] {
         assert!(
-            matches!(j.mark_sending(c), Err(JournalError::NotFound { .. })),
+            matches!(j.mark_sending(&c), Err(JournalError::NotFound { .. })),
             "{c}"
         );
         assert!(matches!(
-            j.record_abandoned(c, "x"),
+            j.record_abandoned(&c, "x"),
             Err(JournalError::NotFound { .. })
         ));
-        assert!(matches!(j.detail(c), Err(JournalError::NotFound { .. })));
+        assert!(matches!(j.detail(&c), Err(JournalError::NotFound { .. })));
     }
-    let err = j.mark_sending("nope").unwrap_err();
+    let err = j.mark_sending(&cid("nope")).unwrap_err();
     assert_eq!(err.to_string(), "no order with card id nope in the journal");
 }
 

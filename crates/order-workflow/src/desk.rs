@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use d1_client::{D1Client, EncryptionKey, OrderIds, PreparedOrder};
+use desk_domain::{CardId, ConsumerId};
 use order_journal::{Journal, NewOrder, Timestamp};
 use tokio::sync::broadcast;
 
@@ -55,14 +56,14 @@ pub(crate) struct Inner {
     pub(crate) settings: DeskSettings,
     /// Orders of this session whose encrypted request is held, so that the same order (same
     /// ids, same JWE) can be sent again. Never clear card data: only the JWE.
-    resendable: Mutex<HashMap<String, Arc<PreparedOrder>>>,
+    resendable: Mutex<HashMap<CardId, Arc<PreparedOrder>>>,
     /// When D1 last answered a status question about each card (this session): a status
     /// that did not change is not written to the journal, but it was checked.
-    checked: Mutex<HashMap<String, Timestamp>>,
+    checked: Mutex<HashMap<CardId, Timestamp>>,
     /// The orders the previous run left unfinished, as found when this desk started.
-    pub(crate) interrupted: Mutex<Vec<String>>,
+    pub(crate) interrupted: Mutex<Vec<CardId>>,
     /// Journal writes that failed after D1 had the order, retried in the background.
-    pub(crate) unrecorded: Mutex<HashMap<String, crate::send::Unrecorded>>,
+    pub(crate) unrecorded: Mutex<HashMap<CardId, crate::send::Unrecorded>>,
     pub(crate) changes: broadcast::Sender<OrderChanged>,
     /// What is left of [`DeskSettings::failing_acceptance_writes`].
     pub(crate) failing_writes_left: AtomicU32,
@@ -173,7 +174,8 @@ impl OrderDesk {
         let ids = OrderIds::generate();
         let new_order = NewOrder {
             operator: self.inner.operator.clone(),
-            consumer_id: checked.request.consumer_id.clone().unwrap_or_default(),
+            consumer_id: ConsumerId::parse(checked.request.consumer_id.clone().unwrap_or_default())
+                .map_err(|e| WorkflowError::Invalid(vec![e]))?,
             product_id: checked.product_id.clone(),
             station_id: checked.request.perso_station.clone(),
             issuance_type: checked.request.services.issuance.clone(),
@@ -181,9 +183,9 @@ impl OrderDesk {
                 .card
                 .pan_last4()
                 .map_err(|e| WorkflowError::Invalid(vec![e]))?,
-            card_id: ids.card_id.as_str().to_owned(),
-            issuer_request_id: ids.issuer_request_id.as_str().to_owned(),
-            correlation_id: ids.correlation_id.as_str().to_owned(),
+            card_id: ids.card_id.clone(),
+            issuer_request_id: ids.issuer_request_id.clone(),
+            correlation_id: ids.correlation_id.clone(),
         };
         let prepared = PreparedOrder::prepare(
             checked.request,
@@ -204,7 +206,7 @@ impl OrderDesk {
     /// it could not reach D1, or while D1 has no record of it.
     pub async fn resend(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         progress: impl Fn(OrderProgress) + Send + Sync,
     ) -> Result<SubmittedOrder, WorkflowError> {
         let prepared = self
@@ -214,17 +216,17 @@ impl OrderDesk {
     }
 
     /// Whether this session still holds the encrypted order, so it can be sent again.
-    pub fn can_resend(&self, card_id: &str) -> bool {
+    pub fn can_resend(&self, card_id: &CardId) -> bool {
         self.resendable(card_id).is_some()
     }
 
     /// When D1 last answered a status question about this card in this session.
-    pub fn last_checked(&self, card_id: &str) -> Option<Timestamp> {
+    pub fn last_checked(&self, card_id: &CardId) -> Option<Timestamp> {
         lock(&self.inner.checked).get(card_id).copied()
     }
 
-    pub(crate) fn mark_checked(&self, card_id: &str) {
-        lock(&self.inner.checked).insert(card_id.to_owned(), Timestamp::now());
+    pub(crate) fn mark_checked(&self, card_id: &CardId) {
+        lock(&self.inner.checked).insert(card_id.clone(), Timestamp::now());
     }
 
     /// Runs a journal call on the blocking pool (SQLite waits for the disk).
@@ -240,24 +242,23 @@ impl OrderDesk {
     }
 
     /// Tells the window (and anyone listening) that an order changed.
-    pub(crate) fn announce(&self, card_id: &str) {
+    pub(crate) fn announce(&self, card_id: &CardId) {
         // No listener is fine: the window asks again when it opens.
         let _ = self.inner.changes.send(OrderChanged {
-            card_id: card_id.to_owned(),
+            card_id: card_id.clone(),
         });
     }
 
     pub(crate) fn keep_resendable(&self, prepared: &Arc<PreparedOrder>) {
-        lock(&self.inner.resendable)
-            .insert(prepared.card_id().as_str().to_owned(), Arc::clone(prepared));
+        lock(&self.inner.resendable).insert(prepared.card_id().clone(), Arc::clone(prepared));
     }
 
-    pub(crate) fn resendable(&self, card_id: &str) -> Option<Arc<PreparedOrder>> {
+    pub(crate) fn resendable(&self, card_id: &CardId) -> Option<Arc<PreparedOrder>> {
         lock(&self.inner.resendable).get(card_id).cloned()
     }
 
     /// The encrypted order is no longer needed: D1 has it, or it is final.
-    pub(crate) fn forget(&self, card_id: &str) {
+    pub(crate) fn forget(&self, card_id: &CardId) {
         lock(&self.inner.resendable).remove(card_id);
     }
 }

@@ -3,7 +3,7 @@
 //! nowhere else; [`WorkflowError::facts`] are the values the window's words may quote.
 
 use d1_client::{D1Error, D1ErrorCode};
-use desk_domain::FieldError;
+use desk_domain::{CardId, CorrelationId, FieldError, OperationId};
 use order_journal::JournalError;
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ pub enum WorkflowError {
     #[error("{error}")]
     D1 {
         error: D1Error,
-        card_id: Option<String>,
+        card_id: Option<CardId>,
         class: ErrorClass,
     },
     /// The journal could not record the order: it was not sent.
@@ -30,18 +30,18 @@ pub enum WorkflowError {
     /// retrying the write, and the window shows the order as "checking".
     #[error("the order was sent but the journal could not record it yet")]
     SentNotRecorded {
-        card_id: String,
-        correlation_id: String,
-        operation_id: Option<String>,
+        card_id: CardId,
+        correlation_id: CorrelationId,
+        operation_id: Option<OperationId>,
     },
     /// D1 still has no record of an order that may have been sent, past the grace period: a
     /// person must look (the station's output tray) before anyone orders again.
     #[error("D1 has no record of order {card_id} {after_seconds} s after it was sent")]
-    NoRecord { card_id: String, after_seconds: u64 },
+    NoRecord { card_id: CardId, after_seconds: u64 },
     /// The order is past sending (D1 has it, or it is final): it is never sent again.
     #[error("order {card_id} is {state}: it cannot be sent again")]
     NotSendable {
-        card_id: String,
+        card_id: CardId,
         state: order_journal::OrderState,
     },
     /// A retry was asked for an order whose encrypted data is no longer held.
@@ -130,8 +130,8 @@ pub struct ConfigProblemAt {
 /// The values the window's words for an error may quote. Never card data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorFacts {
-    pub correlation_id: Option<String>,
-    pub card_id: Option<String>,
+    pub correlation_id: Option<CorrelationId>,
+    pub card_id: Option<CardId>,
     pub http_status: Option<u16>,
     pub d1_error_code: Option<String>,
     pub fields: Vec<FieldError>,
@@ -142,11 +142,11 @@ pub struct ErrorFacts {
 
 impl WorkflowError {
     /// A D1 error of a call that was the order's first contact with D1 (or of no order).
-    pub(crate) fn d1(error: D1Error, card_id: Option<&str>) -> Self {
+    pub(crate) fn d1(error: D1Error, card_id: Option<&CardId>) -> Self {
         let class = policy::classify(&error, Phase::NothingAtD1Yet);
         Self::D1 {
             error,
-            card_id: card_id.map(str::to_owned),
+            card_id: card_id.cloned(),
             class,
         }
     }
@@ -197,7 +197,7 @@ impl WorkflowError {
         match self {
             Self::Invalid(fields) => facts.fields = fields.clone(),
             Self::D1 { error, card_id, .. } => {
-                facts.correlation_id = error.correlation_id().map(|c| c.as_str().to_owned());
+                facts.correlation_id = error.correlation_id().cloned();
                 facts.card_id = card_id.clone();
                 facts.http_status = error.http_status();
                 facts.d1_error_code = error.d1_error_code().map(str::to_owned);
@@ -232,7 +232,7 @@ impl WorkflowError {
                     .collect();
             }
             Self::Journal(JournalError::NotFound { card_id }) => {
-                facts.card_id = Some(card_id.clone());
+                facts.card_id = CardId::parse(card_id.as_str()).ok();
             }
             Self::NothingToRetry
             | Self::Setup(_)
@@ -256,12 +256,12 @@ mod tests {
             D1Error::Tls {
                 correlation_id: CorrelationId::parse("c1").unwrap(),
             },
-            Some("card-1"),
+            Some(&CardId::parse("card-1").unwrap()),
         );
         assert_eq!(serde_json::to_value(d1.code()).unwrap(), "tls");
-        assert_eq!(d1.facts().correlation_id.as_deref(), Some("c1"));
+        assert_eq!(d1.facts().correlation_id.unwrap(), "c1");
         let no_record = WorkflowError::NoRecord {
-            card_id: "card-1".into(),
+            card_id: CardId::parse("card-1").unwrap(),
             after_seconds: 601,
         };
         assert_eq!(serde_json::to_value(no_record.code()).unwrap(), "no_record");
@@ -277,12 +277,12 @@ mod tests {
                 error_code: Some("CARD_PRODUCT_UNKNOWN".into()),
                 endpoint: Endpoint::Order,
             },
-            Some("card-2"),
+            Some(&CardId::parse("card-2").unwrap()),
         );
         let facts = refused.facts();
         assert_eq!(facts.http_status, Some(400));
         assert_eq!(facts.d1_error_code.as_deref(), Some("CARD_PRODUCT_UNKNOWN"));
-        assert_eq!(facts.card_id.as_deref(), Some("card-2"));
+        assert_eq!(facts.card_id.unwrap(), "card-2");
         assert_eq!(refused.kind(), ErrorKind::Rejected);
     }
 

@@ -27,12 +27,11 @@ const MAX_INTERRUPTED: usize = 50;
 impl OrderDesk {
     /// The production status of a card from D1, recorded in the journal. A 404 for an order
     /// that may have been sent is "not seen yet": past the grace period it becomes `no_record`.
-    pub async fn refresh_status(&self, card_id: &str) -> Result<ProductionView, WorkflowError> {
-        let id = CardId::parse(card_id).map_err(|_| WorkflowError::NothingToRetry)?;
+    pub async fn refresh_status(&self, card_id: &CardId) -> Result<ProductionView, WorkflowError> {
         match self
             .inner
             .client
-            .production_status(&id, &CorrelationId::generate())
+            .production_status(card_id, &CorrelationId::generate())
             .await
         {
             Ok(operation) => {
@@ -49,7 +48,7 @@ impl OrderDesk {
                     self.mark_checked(card_id);
                     if self.not_seen_yet(card_id).await? == OrderState::NoRecord {
                         return Err(WorkflowError::NoRecord {
-                            card_id: card_id.to_owned(),
+                            card_id: card_id.clone(),
                             after_seconds: self.inner.settings.no_record_after.as_secs(),
                         });
                     }
@@ -62,8 +61,8 @@ impl OrderDesk {
     /// D1 has no operation under this card id. An order that may have been sent stays
     /// "checking" until the grace period after its last send is over, then needs a person.
     /// Returns the order's state afterwards.
-    async fn not_seen_yet(&self, card_id: &str) -> Result<OrderState, WorkflowError> {
-        let id = card_id.to_owned();
+    async fn not_seen_yet(&self, card_id: &CardId) -> Result<OrderState, WorkflowError> {
+        let id = card_id.clone();
         let detail = self.in_journal(move |j| j.detail(&id)).await?;
         if !matches!(
             detail.order.state,
@@ -81,7 +80,7 @@ impl OrderDesk {
         if Timestamp::now() < last_sent.plus(grace) {
             return Ok(detail.order.state);
         }
-        let id = card_id.to_owned();
+        let id = card_id.clone();
         let note = format!(
             "D1 had no record of the order {} s after it was last sent",
             grace.as_secs()
@@ -89,7 +88,7 @@ impl OrderDesk {
         self.in_journal(move |j| j.record_no_record(&id, &note))
             .await?;
         tracing::warn!(
-            card_id,
+            card_id = %card_id,
             grace_s = grace.as_secs(),
             "D1 has no record of the order: it needs a person"
         );
@@ -101,10 +100,10 @@ impl OrderDesk {
     /// the production status when it changed.
     pub(crate) async fn record_operation(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         operation: &ProductionOperation,
     ) -> Result<(), WorkflowError> {
-        let (id, op) = (card_id.to_owned(), operation.clone());
+        let (id, op) = (card_id.clone(), operation.clone());
         let changed = self
             .in_journal(move |j| {
                 let order = j.detail(&id)?.order;
@@ -142,7 +141,7 @@ impl OrderDesk {
     /// desk. Returns at once; the checks go on for the life of the desk.
     pub async fn start_following(&self) -> Result<tokio::task::JoinHandle<()>, WorkflowError> {
         let left = self.in_journal(|j| j.in_flight()).await?;
-        let ids: Vec<String> = left.iter().map(|o| o.card_id.clone()).collect();
+        let ids: Vec<CardId> = left.iter().map(|o| o.card_id.clone()).collect();
         if !ids.is_empty() {
             tracing::info!(orders = ids.len(), "orders the last run left unfinished");
         }
@@ -161,7 +160,7 @@ impl OrderDesk {
     /// The orders the previous run left unfinished, newest first, with what is known of each
     /// now.
     pub async fn interrupted_orders(&self) -> Result<Vec<InterruptedOrder>, WorkflowError> {
-        let ids: Vec<String> = lock(&self.inner.interrupted)
+        let ids: Vec<CardId> = lock(&self.inner.interrupted)
             .iter()
             .rev()
             .take(MAX_INTERRUPTED)
@@ -210,7 +209,7 @@ impl OrderDesk {
     /// backoff, a few at a time, skipping orders someone asked about recently (the window
     /// follows the order it shows).
     async fn follow(self) {
-        let mut due: HashMap<String, (Instant, Duration)> = HashMap::new();
+        let mut due: HashMap<CardId, (Instant, Duration)> = HashMap::new();
         let concurrency = self.inner.settings.check_concurrency.max(1);
         loop {
             let orders = match self.in_journal(|j| j.in_flight()).await {
@@ -222,8 +221,8 @@ impl OrderDesk {
                 }
             };
             let now = Instant::now();
-            let following: HashSet<&str> = orders.iter().map(|o| o.card_id.as_str()).collect();
-            due.retain(|id, _| following.contains(id.as_str()));
+            let following: HashSet<&CardId> = orders.iter().map(|o| &o.card_id).collect();
+            due.retain(|id, _| following.contains(id));
             let mut ready = Vec::new();
             for order in &orders {
                 // An intent of this session is the sender's; D1 knows nothing of it.
@@ -275,13 +274,13 @@ impl OrderDesk {
     /// Asks D1 once about an order; returns how long to wait before the next question.
     async fn check_once(
         &self,
-        card_id: &str,
+        card_id: &CardId,
         state: OrderState,
         status: Option<String>,
         wait: Duration,
     ) -> Duration {
         let result = self.refresh_status(card_id).await;
-        let id = card_id.to_owned();
+        let id = card_id.clone();
         let now = self
             .in_journal(move |j| Ok(j.detail(&id)?.order))
             .await
@@ -290,7 +289,7 @@ impl OrderDesk {
             .as_ref()
             .is_some_and(|o| o.state != state || o.d1_status != status);
         if let Err(error) = &result {
-            tracing::debug!(card_id, %error, "background check: no answer yet");
+            tracing::debug!(card_id = %card_id, %error, "background check: no answer yet");
         }
         if changed {
             FIRST_WAIT

@@ -19,7 +19,10 @@ mod views;
 
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
-pub use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
+pub use desk_domain::{
+    CardDataInput, CardId, ConsumerId, CorrelationId, FieldError, FieldErrorCode, IssuerRequestId,
+    OperationId,
+};
 pub use draft::{CarrierDraft, DesignDraft, OrderDraft};
 pub use error::{ConfigProblemAt, DeskErrorCode, ErrorCode, ErrorFacts, WorkflowError};
 pub use open::{APP_IDENTIFIER, DeskOptions, Installation, OpenedDesk, open_journal_for_reading};

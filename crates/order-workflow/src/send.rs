@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use d1_client::{D1Error, OrderOutcome, PreparedOrder};
+use desk_domain::{CardId, OperationId};
 use order_journal::OrderState;
 
 use crate::desk::{OrderDesk, lock};
@@ -17,7 +18,7 @@ use crate::views::{OrderProgress, SubmitOutcome, SubmittedOrder};
 /// the background until the journal takes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Unrecorded {
-    Accepted { operation_id: String },
+    Accepted { operation_id: OperationId },
     OutcomeUnknown { detail: String },
     Rejected { code: String, message: String },
     NotSent { detail: String },
@@ -29,7 +30,7 @@ impl OrderDesk {
         prepared: Arc<PreparedOrder>,
         progress: &(impl Fn(OrderProgress) + Send + Sync),
     ) -> Result<SubmittedOrder, WorkflowError> {
-        let card_id = prepared.card_id().as_str().to_owned();
+        let card_id = prepared.card_id().clone();
         let id = card_id.clone();
         let state = self
             .in_journal(move |j| Ok(j.detail(&id)?.order.state))
@@ -58,8 +59,7 @@ impl OrderDesk {
         match self.inner.client.order_card(&prepared).await {
             Ok(OrderOutcome::Accepted { operation_id, .. }) => {
                 crate::crash::point(crate::crash::ACCEPTED_UNRECORDED);
-                self.accepted(&prepared, operation_id.as_str(), progress)
-                    .await
+                self.accepted(&prepared, &operation_id, progress).await
             }
             Ok(OrderOutcome::Unknown { reason, .. }) => {
                 let detail = format!("outcome unknown: {reason:?}");
@@ -77,7 +77,7 @@ impl OrderDesk {
         phase: Phase,
         progress: &(impl Fn(OrderProgress) + Send + Sync),
     ) -> Result<SubmittedOrder, WorkflowError> {
-        let card_id = prepared.card_id().as_str().to_owned();
+        let card_id = prepared.card_id().clone();
         let class = policy::classify(&error, phase);
         let refused = |error| WorkflowError::D1 {
             error,
@@ -128,14 +128,14 @@ impl OrderDesk {
         detail: String,
         progress: &(impl Fn(OrderProgress) + Send + Sync),
     ) -> Result<SubmittedOrder, WorkflowError> {
-        let card_id = prepared.card_id().as_str().to_owned();
+        let card_id = prepared.card_id().clone();
         let write = Unrecorded::OutcomeUnknown { detail };
         if let Err(journal) = self.record(&card_id, write.clone()).await {
             tracing::error!(card_id = %card_id, error = %journal, "sent, not recorded: retrying the journal write");
             self.retry_later(&card_id, write);
             return Err(WorkflowError::SentNotRecorded {
                 card_id,
-                correlation_id: prepared.correlation_id().as_str().to_owned(),
+                correlation_id: prepared.correlation_id().clone(),
                 operation_id: None,
             });
         }
@@ -166,37 +166,37 @@ impl OrderDesk {
     pub(crate) async fn accepted(
         &self,
         prepared: &PreparedOrder,
-        operation_id: &str,
+        operation_id: &OperationId,
         progress: &(impl Fn(OrderProgress) + Send + Sync),
     ) -> Result<SubmittedOrder, WorkflowError> {
-        let card_id = prepared.card_id().as_str().to_owned();
+        let card_id = prepared.card_id().clone();
         // D1 has it: the encrypted order is never sent again.
         self.forget(&card_id);
         let write = Unrecorded::Accepted {
-            operation_id: operation_id.to_owned(),
+            operation_id: operation_id.clone(),
         };
         if let Err(journal) = self.record(&card_id, write.clone()).await {
-            tracing::error!(card_id = %card_id, operation_id, error = %journal, "sent, not recorded: D1 accepted the order, retrying the journal write");
+            tracing::error!(card_id = %card_id, operation_id = %operation_id, error = %journal, "sent, not recorded: D1 accepted the order, retrying the journal write");
             self.retry_later(&card_id, write);
             return Err(WorkflowError::SentNotRecorded {
                 card_id,
-                correlation_id: prepared.correlation_id().as_str().to_owned(),
-                operation_id: Some(operation_id.to_owned()),
+                correlation_id: prepared.correlation_id().clone(),
+                operation_id: Some(operation_id.clone()),
             });
         }
         self.announce(&card_id);
         progress(OrderProgress::Accepted {
-            operation_id: operation_id.to_owned(),
+            operation_id: operation_id.clone(),
         });
         Ok(submitted(
             prepared,
             SubmitOutcome::Accepted,
-            Some(operation_id.to_owned()),
+            Some(operation_id.clone()),
         ))
     }
 
     /// Applies one write to the journal.
-    async fn record(&self, card_id: &str, write: Unrecorded) -> Result<(), WorkflowError> {
+    async fn record(&self, card_id: &CardId, write: Unrecorded) -> Result<(), WorkflowError> {
         if matches!(write, Unrecorded::Accepted { .. })
             && self
                 .inner
@@ -208,7 +208,7 @@ impl OrderDesk {
                 "injected journal failure after D1 accepted".to_owned(),
             ));
         }
-        let id = card_id.to_owned();
+        let id = card_id.clone();
         self.in_journal(move |j| match write {
             Unrecorded::Accepted { operation_id } => j.record_accepted(&id, &operation_id),
             Unrecorded::OutcomeUnknown { detail } => j.record_outcome_unknown(&id, &detail),
@@ -219,10 +219,10 @@ impl OrderDesk {
     }
 
     /// Retries `write` in the background, with backoff, until the journal takes it.
-    fn retry_later(&self, card_id: &str, write: Unrecorded) {
-        lock(&self.inner.unrecorded).insert(card_id.to_owned(), write.clone());
+    fn retry_later(&self, card_id: &CardId, write: Unrecorded) {
+        lock(&self.inner.unrecorded).insert(card_id.clone(), write.clone());
         let desk = self.clone();
-        let card_id = card_id.to_owned();
+        let card_id = card_id.clone();
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(500);
             loop {
@@ -246,7 +246,7 @@ impl OrderDesk {
     }
 
     /// Whether a write about this order is waiting for the journal.
-    pub fn is_unrecorded(&self, card_id: &str) -> bool {
+    pub fn is_unrecorded(&self, card_id: &CardId) -> bool {
         lock(&self.inner.unrecorded).contains_key(card_id)
     }
 }
@@ -254,13 +254,13 @@ impl OrderDesk {
 pub(crate) fn submitted(
     prepared: &PreparedOrder,
     outcome: SubmitOutcome,
-    operation_id: Option<String>,
+    operation_id: Option<OperationId>,
 ) -> SubmittedOrder {
     SubmittedOrder {
         outcome,
-        card_id: prepared.card_id().as_str().to_owned(),
-        issuer_request_id: prepared.issuer_request_id().as_str().to_owned(),
-        correlation_id: prepared.correlation_id().as_str().to_owned(),
+        card_id: prepared.card_id().clone(),
+        issuer_request_id: prepared.issuer_request_id().clone(),
+        correlation_id: prepared.correlation_id().clone(),
         operation_id,
         last4: prepared.last4().to_owned(),
     }

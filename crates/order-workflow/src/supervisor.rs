@@ -7,6 +7,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 use order_journal::{
     Bucket, Cursor, ExceptionQuery, HistoryEntry, MatchMode, OrderDetail, OrderQuery, OrderState,
     OrderSummary, Search, Stats, TimeRange, Timestamp,
@@ -16,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::desk::OrderDesk;
-use crate::error::WorkflowError;
+use crate::error::{ErrorCode, WorkflowError};
 
 /// How many status questions go to D1 at once when refreshing many orders.
 pub const REFRESH_CONCURRENCY: usize = 4;
@@ -55,15 +56,15 @@ pub struct OrderRow {
     /// of this session that changed nothing. A status is as current as this, no more.
     pub checked_at: f64,
     pub operator: String,
-    pub consumer_id: String,
+    pub consumer_id: ConsumerId,
     pub product_id: String,
     pub station_id: String,
     pub issuance_type: String,
     pub last4: String,
-    pub card_id: String,
-    pub issuer_request_id: String,
-    pub correlation_id: String,
-    pub operation_id: Option<String>,
+    pub card_id: CardId,
+    pub issuer_request_id: IssuerRequestId,
+    pub correlation_id: CorrelationId,
+    pub operation_id: Option<OperationId>,
     pub state: OrderState,
     /// D1's `details.status` as received (unknown values shown as they come).
     pub d1_status: Option<String>,
@@ -108,11 +109,12 @@ pub struct OrderTimeline {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshResult {
-    pub card_id: String,
+    pub card_id: CardId,
     /// The order after the refresh (as the journal holds it), when it could be read.
     pub order: Option<OrderRow>,
-    /// Why D1 could not be asked, in plain words; the order keeps its last known status.
-    pub error: Option<String>,
+    /// Why D1 could not be asked (the window words the code); the order keeps its last known
+    /// status.
+    pub error: Option<ErrorCode>,
 }
 
 /// A count per chart bucket.
@@ -263,8 +265,8 @@ impl OrderDesk {
     }
 
     /// An order and its timeline.
-    pub async fn order_timeline(&self, card_id: &str) -> Result<OrderTimeline, WorkflowError> {
-        let id = card_id.to_owned();
+    pub async fn order_timeline(&self, card_id: &CardId) -> Result<OrderTimeline, WorkflowError> {
+        let id = card_id.clone();
         let detail = self.in_journal(move |j| j.detail(&id)).await?;
         Ok(self.timeline(detail))
     }
@@ -274,7 +276,7 @@ impl OrderDesk {
     /// stop the others; each result says what happened.
     pub async fn refresh_orders(
         &self,
-        card_ids: Vec<String>,
+        card_ids: Vec<CardId>,
     ) -> Result<Vec<RefreshResult>, WorkflowError> {
         let card_ids = if card_ids.is_empty() {
             self.in_journal(|j| j.in_flight())
@@ -300,11 +302,7 @@ impl OrderDesk {
             let permits = Arc::clone(&permits);
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.ok();
-                let error = desk
-                    .refresh_status(&card_id)
-                    .await
-                    .err()
-                    .map(|e| e.to_string());
+                let error = desk.refresh_status(&card_id).await.err().map(|e| e.code());
                 let order = desk.order_timeline(&card_id).await.ok().map(|t| t.order);
                 (
                     index,

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
+
 use crate::catalog::{Artwork, Catalog, Station};
 
 /// A card product as the form offers it.
@@ -82,7 +84,7 @@ pub enum OrderProgress {
     Checking,
     #[serde(rename_all = "camelCase")]
     Accepted {
-        operation_id: String,
+        operation_id: OperationId,
     },
 }
 
@@ -104,10 +106,10 @@ pub enum SubmitOutcome {
 #[serde(rename_all = "camelCase")]
 pub struct SubmittedOrder {
     pub outcome: SubmitOutcome,
-    pub card_id: String,
-    pub issuer_request_id: String,
-    pub correlation_id: String,
-    pub operation_id: Option<String>,
+    pub card_id: CardId,
+    pub issuer_request_id: IssuerRequestId,
+    pub correlation_id: CorrelationId,
+    pub operation_id: Option<OperationId>,
     pub last4: String,
 }
 
@@ -126,8 +128,8 @@ pub enum ProductionPhase {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ProductionView {
-    pub card_id: String,
-    pub operation_id: String,
+    pub card_id: CardId,
+    pub operation_id: OperationId,
     /// `PENDING`, `SUCCESSFUL`, `FAILED`, or a value D1 added later, as received.
     pub status: String,
     /// `details.status` as received (unknown values are shown as they come).
@@ -144,7 +146,7 @@ pub struct ProductionView {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderChanged {
-    pub card_id: String,
+    pub card_id: CardId,
 }
 
 /// What the teller should make of an order the app was interrupted in.
@@ -172,8 +174,8 @@ pub enum Verdict {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct InterruptedOrder {
-    pub card_id: String,
-    pub consumer_id: String,
+    pub card_id: CardId,
+    pub consumer_id: ConsumerId,
     pub product_id: String,
     pub product_name: Option<String>,
     pub product_name_es: Option<String>,
@@ -190,7 +192,7 @@ pub struct InterruptedOrder {
     /// The stable code of a refusal (`field_invalid_value`, …) or D1's `details.status` of a
     /// failure: the window words it from its locales when it knows it.
     pub error_code: Option<String>,
-    pub correlation_id: String,
-    pub operation_id: Option<String>,
+    pub correlation_id: CorrelationId,
+    pub operation_id: Option<OperationId>,
     pub verdict: Verdict,
 }

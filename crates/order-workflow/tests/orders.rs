@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use d1_client::{CardData, CardDataInput, OrderIds, PreparedOrder, RetryPolicy};
+use d1_client::{CardData, CardDataInput, CardId, OrderIds, PreparedOrder, RetryPolicy};
 use d1_sandbox::SandboxControl;
 use order_journal::{Journal, JournalIdentity, NewOrder, OrderState, PanLast4};
 use order_workflow::policy::ErrorClass;
@@ -99,7 +99,7 @@ fn training_identity() -> JournalIdentity {
     }
 }
 
-fn state_of(f: &Fixture, card_id: &str) -> OrderState {
+fn state_of(f: &Fixture, card_id: &CardId) -> OrderState {
     f.desk.journal().detail(card_id).unwrap().order.state
 }
 
@@ -118,7 +118,7 @@ fn draft(pan: &str) -> OrderDraft {
     draft
 }
 
-async fn until_final(desk: &OrderDesk, card_id: &str) -> order_workflow::ProductionView {
+async fn until_final(desk: &OrderDesk, card_id: &CardId) -> order_workflow::ProductionView {
     for _ in 0..200 {
         let view = desk.refresh_status(card_id).await.unwrap();
         if view.phase != ProductionPhase::InProgress {
@@ -419,7 +419,7 @@ async fn d1_accepting_while_the_journal_fails_is_sent_not_recorded_then_recorded
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let order = f.desk.journal().detail(card_id).unwrap().order;
-        if order.operation_id.as_deref() == Some(operation_id.as_str()) {
+        if order.operation_id.as_ref() == Some(&operation_id) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never recorded");
@@ -459,14 +459,14 @@ async fn the_next_start_brings_every_order_left_in_flight_to_a_known_state() {
     let journal = f.desk.journal().clone();
     let new_order = |ids: &OrderIds| NewOrder {
         operator: "teller1".into(),
-        consumer_id: "CUST-9".into(),
+        consumer_id: d1_client::ConsumerId::parse("CUST-9").unwrap(),
         product_id: "DEMO_DEBIT".into(),
         station_id: "BRANCH-PS-01".into(),
         issuance_type: "CREATION".into(),
         pan_last4: PanLast4::new("5556").unwrap(),
-        card_id: ids.card_id.as_str().into(),
-        issuer_request_id: ids.issuer_request_id.as_str().into(),
-        correlation_id: ids.correlation_id.as_str().into(),
+        card_id: ids.card_id.clone(),
+        issuer_request_id: ids.issuer_request_id.clone(),
+        correlation_id: ids.correlation_id.clone(),
     };
 
     // 1. The app died after journalling, before sending.
@@ -475,33 +475,33 @@ async fn the_next_start_brings_every_order_left_in_flight_to_a_known_state() {
     // 2. It died while sending, before D1 got anything.
     let lost = OrderIds::generate();
     journal.record_intent(&new_order(&lost)).unwrap();
-    journal.mark_sending(lost.card_id.as_str()).unwrap();
+    journal.mark_sending(&lost.card_id).unwrap();
     // 3. It died after D1 accepted the order, before the answer was recorded.
     let received = OrderIds::generate();
     journal.record_intent(&new_order(&received)).unwrap();
-    journal.mark_sending(received.card_id.as_str()).unwrap();
+    journal.mark_sending(&received.card_id).unwrap();
     let prepared = prepared_for(&f, received.clone());
     f.desk.client().order_card(&prepared).await.unwrap();
 
     // The next start: a desk on the same journal follows them in the background.
     f.desk.start_following().await.unwrap();
     assert_eq!(
-        state_of(&f, never_sent.card_id.as_str()),
+        state_of(&f, &never_sent.card_id),
         OrderState::Abandoned,
         "nothing of it left the desk"
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !matches!(
-        state_of(&f, received.card_id.as_str()),
+        state_of(&f, &received.card_id),
         OrderState::InProduction | OrderState::Done
     ) {
         assert!(tokio::time::Instant::now() < deadline, "never found");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // D1 has nothing for the one killed while sending: still checking, never "not made".
-    assert_eq!(state_of(&f, lost.card_id.as_str()), OrderState::Sending);
+    assert_eq!(state_of(&f, &lost.card_id), OrderState::Sending);
     assert_eq!(f.control.orders_accepted(), 1, "nothing was sent again");
-    let detail = journal.detail(received.card_id.as_str()).unwrap();
+    let detail = journal.detail(&received.card_id).unwrap();
     assert!(
         detail.order.operation_id.is_some(),
         "the operation id was recovered"
@@ -583,7 +583,7 @@ async fn the_background_checks_find_an_order_d1_made_after_it_had_no_record() {
     // Now D1 makes it, without this desk sending anything (as if a request D1 held had
     // finished): the background checks find it and the late answer wins.
     let ids = OrderIds {
-        card_id: d1_client::CardId::parse(&order.card_id).unwrap(),
+        card_id: order.card_id.clone(),
         ..OrderIds::generate()
     };
     f.desk

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use order_journal::Bucket;
+use order_workflow::CardId;
 use order_workflow::{
     ExportResult, OrderDesk, OrderFilter, OrderPage, OrderRow, OrderStats, OrderTimeline,
     RefreshResult, WorkflowError,
@@ -54,7 +55,7 @@ pub async fn list_orders(
 #[tracing::instrument(skip(state), err)]
 pub async fn order_detail(
     state: State<'_, AppState>,
-    card_id: String,
+    card_id: CardId,
 ) -> Result<OrderTimeline, IpcError> {
     let desk = supervisor_desk(&state).await?;
     desk.order_timeline(&card_id).await.map_err(IpcError::from)
@@ -66,7 +67,7 @@ pub async fn order_detail(
 #[tracing::instrument(skip(state), err)]
 pub async fn refresh_orders(
     state: State<'_, AppState>,
-    card_ids: Vec<String>,
+    card_ids: Vec<CardId>,
 ) -> Result<Vec<RefreshResult>, IpcError> {
     let desk = supervisor_desk(&state).await?;
     desk.refresh_orders(card_ids).await.map_err(IpcError::from)

@@ -1,7 +1,7 @@
 //! The teller's order: options, checks, review, submit, production status.
 
 use order_workflow::{
-    FieldError, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
+    CardId, FieldError, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
     ProductionView, SubmittedOrder,
 };
 use tauri::State;
@@ -61,7 +61,7 @@ pub async fn submit_order(
 #[tracing::instrument(skip(state, progress), err)]
 pub async fn resend_order(
     state: State<'_, AppState>,
-    card_id: String,
+    card_id: CardId,
     progress: Channel<OrderProgress>,
 ) -> Result<SubmittedOrder, IpcError> {
     let desk = state.desk().await?;
@@ -76,7 +76,7 @@ pub async fn resend_order(
 #[tracing::instrument(skip(state), err)]
 pub async fn order_status(
     state: State<'_, AppState>,
-    card_id: String,
+    card_id: CardId,
 ) -> Result<ProductionView, IpcError> {
     Ok(state.desk().await?.refresh_status(&card_id).await?)
 }

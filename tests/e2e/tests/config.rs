@@ -44,6 +44,7 @@ async fn a_machine_configuration_sets_what_the_form_offers() {
 #[tokio::test]
 async fn finished_orders_older_than_the_retention_are_removed_at_start() {
     use order_journal::{Journal, NewOrder, OperationStatus, PanLast4, Timestamp};
+    use order_workflow::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -55,25 +56,31 @@ async fn finished_orders_older_than_the_retention_are_removed_at_start() {
         let journal = Journal::open(&journal_path)
             .unwrap()
             .with_clock(Arc::new(move || Timestamp::now().minus(age)));
+        let card_id = CardId::parse(card).unwrap();
         journal
             .record_intent(&NewOrder {
                 operator: "teller1".into(),
-                consumer_id: "CUST-OLD".into(),
+                consumer_id: ConsumerId::parse("CUST-OLD").unwrap(),
                 product_id: "DEMO_DEBIT".into(),
                 station_id: "BRANCH-PS-01".into(),
                 issuance_type: "CREATION".into(),
                 pan_last4: PanLast4::new("5556").unwrap(),
-                card_id: card.into(),
-                issuer_request_id: format!("req-{card}"),
-                correlation_id: format!("corr-{card}"),
+                card_id: card_id.clone(),
+                issuer_request_id: IssuerRequestId::parse(format!("req-{card}")).unwrap(),
+                correlation_id: CorrelationId::parse(format!("corr-{card}")).unwrap(),
             })
             .unwrap();
-        journal.mark_sending(card).unwrap();
+        journal.mark_sending(&card_id).unwrap();
         journal
-            .record_accepted(card, &format!("op-{card}"))
+            .record_accepted(&card_id, &OperationId::parse(format!("op-{card}")).unwrap())
             .unwrap();
         journal
-            .record_production_status(card, "CARD_PROD_DONE", OperationStatus::Successful, None)
+            .record_production_status(
+                &card_id,
+                "CARD_PROD_DONE",
+                OperationStatus::Successful,
+                None,
+            )
             .unwrap();
     };
     finished(day * 40, "old-card");
@@ -88,7 +95,7 @@ async fn finished_orders_older_than_the_retention_are_removed_at_start() {
     .unwrap();
     desk.find("order-form").await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while journal.detail("old-card").is_ok() {
+    while journal.detail(&CardId::parse("old-card").unwrap()).is_ok() {
         assert!(
             std::time::Instant::now() < deadline,
             "the 40-day-old order was not pruned"
@@ -96,7 +103,9 @@ async fn finished_orders_older_than_the_retention_are_removed_at_start() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        journal.detail("recent-card").is_ok(),
+        journal
+            .detail(&CardId::parse("recent-card").unwrap())
+            .is_ok(),
         "a 2-day-old order is kept"
     );
     desk.stop().await.unwrap();

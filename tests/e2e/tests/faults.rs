@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use d1_sandbox::testkit::TestKeys;
 use desk_e2e::{CANARY_PAN, Desk, SandboxControl};
 use order_journal::{Journal, JournalIdentity, OrderState};
-use order_workflow::crash;
+use order_workflow::{CardId, ConsumerId, CorrelationId, IssuerRequestId, crash};
 
 const ISSUER: &str = "E2EISSUER1";
 /// A short grace period (`retry.no_record_after_seconds`): it ends while the test watches.
@@ -528,7 +528,7 @@ async fn a_journal_that_refuses_d1s_acceptance_is_shown_as_checking_and_recorded
     let notice = desk.text("tracker-notice").await.unwrap();
     assert!(notice.contains("could not record"), "{notice}");
     until_done(&desk).await;
-    let card_id = desk.text("card-id").await.unwrap();
+    let card_id = CardId::parse(desk.text("card-id").await.unwrap()).unwrap();
     let journal = Journal::open(desk_e2e::training_journal(desk.data_dir.path())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while journal
@@ -613,17 +613,19 @@ async fn training_never_touches_a_production_journal_in_the_same_data_directory(
         journal
             .record_intent(&order_journal::NewOrder {
                 operator: "teller1".into(),
-                consumer_id: "CUST-PROD".into(),
+                consumer_id: ConsumerId::parse("CUST-PROD").unwrap(),
                 product_id: "VISA_CLASSIC".into(),
                 station_id: "BRANCH-PS-01".into(),
                 issuance_type: "CREATION".into(),
                 pan_last4: order_journal::PanLast4::new("1234").unwrap(),
-                card_id: "prod-card-1".into(),
-                issuer_request_id: "prod-req-1".into(),
-                correlation_id: "prod-corr-1".into(),
+                card_id: CardId::parse("prod-card-1").unwrap(),
+                issuer_request_id: IssuerRequestId::parse("prod-req-1").unwrap(),
+                correlation_id: CorrelationId::parse("prod-corr-1").unwrap(),
             })
             .unwrap();
-        journal.mark_sending("prod-card-1").unwrap();
+        journal
+            .mark_sending(&CardId::parse("prod-card-1").unwrap())
+            .unwrap();
     }
     // No machine file: training, on the same data directory.
     let desk = Desk::start_with(data_dir, &[("ISSUANCE_DESK_MACHINE_CONFIG", "")])
@@ -645,7 +647,7 @@ async fn training_never_touches_a_production_journal_in_the_same_data_directory(
     for path in [&production_path, &legacy_path] {
         let order = Journal::open(path)
             .unwrap()
-            .detail("prod-card-1")
+            .detail(&CardId::parse("prod-card-1").unwrap())
             .unwrap()
             .order;
         assert_eq!(order.state, OrderState::Sending, "{}", path.display());

@@ -533,8 +533,11 @@ export type RefreshResult = {
 	cardId: string,
 	/**  The order after the refresh (as the journal holds it), when it could be read. */
 	order: OrderRow | null,
-	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
-	error: string | null,
+	/**
+	 *  Why D1 could not be asked (the window words the code); the order keeps its last known
+	 *  status.
+	 */
+	error: ErrorCode | null,
 };
 
 /**  A personalization station of this branch (`persoStation`). */

@@ -106,15 +106,15 @@ pub struct OperationDetails {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductionOperation {
-    pub operation_id: String,
+    pub operation_id: OperationId,
     pub operation: String,
     pub status: OperationStatus,
     pub start_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    pub card_id: String,
+    pub card_id: CardId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer_request_id: Option<String>,
+    pub issuer_request_id: Option<IssuerRequestId>,
     pub details: OperationDetails,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 use order_journal::{Journal, NewOrder, PanLast4, Timestamp};
 
 /// 2026-11-25T00:00:00Z
@@ -42,7 +43,7 @@ pub fn mem() -> (Journal, TestClock) {
 pub fn order(i: u32) -> NewOrder {
     NewOrder {
         operator: format!("teller{}", i % 3),
-        consumer_id: format!("CUST{i:05}"),
+        consumer_id: ConsumerId::parse(format!("CUST{i:05}")).unwrap(),
         product_id: format!("PRODUCT_{}", i % 2),
         station_id: format!("STATION-{}", i % 4),
         issuance_type: if i.is_multiple_of(2) {
@@ -52,12 +53,22 @@ pub fn order(i: u32) -> NewOrder {
         }
         .to_owned(),
         pan_last4: PanLast4::new(&format!("{:04}", (i * 37) % 10_000)).unwrap(),
-        card_id: format!("card-{i:05}"),
-        issuer_request_id: format!("req-{i:05}"),
-        correlation_id: format!("corr-{i:05}"),
+        card_id: card(i),
+        issuer_request_id: IssuerRequestId::parse(format!("req-{i:05}")).unwrap(),
+        correlation_id: CorrelationId::parse(format!("corr-{i:05}")).unwrap(),
     }
 }
 
-pub fn card(i: u32) -> String {
-    format!("card-{i:05}")
+pub fn card(i: u32) -> CardId {
+    cid(&format!("card-{i:05}"))
+}
+
+/// A card id for a test (D1's pattern).
+pub fn cid(s: &str) -> CardId {
+    CardId::parse(s).unwrap()
+}
+
+/// An operation id for a test (D1's pattern).
+pub fn op(s: &str) -> OperationId {
+    OperationId::parse(s).unwrap()
 }
