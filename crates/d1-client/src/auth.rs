@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::error::D1Error;
 use desk_domain::IssuerId;
+use desk_domain::Sensitive;
 
 /// Signs ES256 somewhere the private key cannot be read from: a PKCS#11 token (a TPM or an
 /// HSM). Implemented outside this crate (`desk-secrets`).
@@ -132,24 +133,15 @@ impl JwsSigner for ExternalJwsSigner {
     }
 }
 
-/// An OAuth access token. `Debug` prints `<redacted>`; wiped on drop.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(pub(crate) Zeroizing<String>);
+/// An OAuth access token: [`Sensitive`], so `Debug` prints `AccessToken(<redacted>)` and it
+/// is wiped on drop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken(pub(crate) Sensitive<String>);
 
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
-
-/// A signed assertion (JWT). Wiped on drop; `Debug` prints `<redacted>`.
-pub(crate) struct Assertion(pub(crate) Zeroizing<String>);
-
-impl fmt::Debug for Assertion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Assertion(<redacted>)")
-    }
-}
+/// A signed assertion (JWT): [`Sensitive`], wiped on drop, `Debug` prints
+/// `Assertion(<redacted>)`.
+#[derive(Debug)]
+pub(crate) struct Assertion(pub(crate) Sensitive<String>);
 
 /// The maximum assertion lifetime D1 accepts.
 pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -205,7 +197,7 @@ pub(crate) fn sign_assertion(
     payload.set_jwt_id(random_jti());
     let jwt = josekit::jwt::encode_with_signer(&payload, &header, key.signer.as_ref())
         .map_err(|_| D1Error::Signing)?;
-    Ok(Assertion(Zeroizing::new(jwt)))
+    Ok(Assertion(Sensitive::new(jwt)))
 }
 
 #[cfg(test)]
@@ -233,7 +225,7 @@ mod tests {
         let b = sign_assertion(&key, &issuer, None, now, Duration::from_secs(300)).unwrap();
         let verifier = ES256.verifier_from_jwk(&public).unwrap();
         let (payload, header) =
-            josekit::jwt::decode_with_verifier(a.0.as_str(), &verifier).unwrap();
+            josekit::jwt::decode_with_verifier(a.0.expose().as_str(), &verifier).unwrap();
         assert_eq!(header.algorithm(), Some("ES256"));
         assert_eq!(header.key_id(), Some("sig-1"));
         assert_eq!(payload.issuer(), Some("ISSUER0001"));
@@ -242,7 +234,7 @@ mod tests {
         let iat = payload.issued_at().unwrap();
         let exp = payload.expires_at().unwrap();
         assert_eq!(exp.duration_since(iat).unwrap(), Duration::from_secs(300));
-        let (pb, _) = josekit::jwt::decode_with_verifier(b.0.as_str(), &verifier).unwrap();
+        let (pb, _) = josekit::jwt::decode_with_verifier(b.0.expose().as_str(), &verifier).unwrap();
         assert_ne!(payload.jwt_id(), pb.jwt_id(), "jti is unique");
         assert_eq!(payload.jwt_id().unwrap().len(), 32);
     }
@@ -290,7 +282,7 @@ mod tests {
         .unwrap();
         let verifier = ES256.verifier_from_pem(&public_pem).unwrap();
         let (payload, header) =
-            josekit::jwt::decode_with_verifier(a.0.as_str(), &verifier).unwrap();
+            josekit::jwt::decode_with_verifier(a.0.expose().as_str(), &verifier).unwrap();
         assert_eq!(header.algorithm(), Some("ES256"));
         assert_eq!(header.key_id(), Some("hsm-1"));
         assert_eq!(payload.issuer(), Some("ISSUER0001"));
@@ -353,7 +345,7 @@ mod tests {
         let e = SigningKey::from_jwk_json(Zeroizing::new(no_kid.to_string())).unwrap_err();
         assert!(e.to_string().contains("kid"));
         assert_eq!(
-            format!("{:?}", AccessToken(Zeroizing::new("tok".into()))),
+            format!("{:?}", AccessToken(Sensitive::new("tok".into()))),
             "AccessToken(<redacted>)"
         );
     }

@@ -90,6 +90,6 @@ pub mod bench_support {
             std::time::SystemTime::now(),
             std::time::Duration::from_secs(300),
         )?;
-        Ok(a.0.len())
+        Ok(a.0.expose().len())
     }
 }

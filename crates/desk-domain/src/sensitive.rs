@@ -50,6 +50,15 @@ impl<T: Zeroize + Clone> Clone for Sensitive<T> {
     }
 }
 
+/// Equality of two secrets (a cached token against a stale one) shows neither.
+impl<T: Zeroize + PartialEq> PartialEq for Sensitive<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<T: Zeroize + Eq> Eq for Sensitive<T> {}
+
 impl<T: Zeroize + Default> Default for Sensitive<T> {
     fn default() -> Self {
         Self(T::default())

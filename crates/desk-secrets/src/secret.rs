@@ -2,41 +2,44 @@
 
 use std::fmt;
 
+use desk_domain::Sensitive;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-/// Secret material (a private key PEM or JWK). Zeroized on drop; `Debug` prints `<redacted>`;
-/// not `Serialize`, not `Display`, not `Clone`.
-pub struct SecretBytes(Zeroizing<Vec<u8>>);
+/// Secret material (a private key PEM or JWK, a PIN): the shared [`Sensitive`] bytes, so it is
+/// zeroized on drop, `Debug` prints `<redacted>`, and it is not `Serialize`, not `Display`; not
+/// `Clone` either.
+pub struct SecretBytes(Sensitive<Vec<u8>>);
 
 impl SecretBytes {
     pub(crate) fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
-        SecretBytes(bytes)
+        SecretBytes(Sensitive::new(bytes.to_vec()))
     }
 
     pub(crate) fn from_string(text: String) -> Self {
-        SecretBytes(Zeroizing::new(text.into_bytes()))
+        SecretBytes(Sensitive::new(text.into_bytes()))
     }
 
     /// Wraps bytes that are already secret (a PIN or passphrase typed by IT).
     pub fn from_secret(bytes: Zeroizing<Vec<u8>>) -> Self {
-        SecretBytes(bytes)
+        Self::new(bytes)
     }
 
     /// The secret bytes. Do not copy them anywhere that outlives the use.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        self.0.expose()
     }
 
     /// The secret as text (PEM and JWK are text), if it is UTF-8.
     pub fn expose_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
+        std::str::from_utf8(self.0.expose()).ok()
     }
 }
 
 impl fmt::Debug for SecretBytes {
+    /// The one redaction of `Sensitive`: `<redacted>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 

@@ -419,7 +419,7 @@ async fn d1_accepting_while_the_journal_fails_is_sent_not_recorded_then_recorded
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let order = f.desk.journal().detail(card_id).unwrap().order;
-        if order.operation_id.as_ref() == Some(&operation_id) {
+        if order.operation_id.as_ref() == Some(operation_id) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never recorded");

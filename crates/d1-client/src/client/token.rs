@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use desk_domain::CorrelationId;
+use desk_domain::Sensitive;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -69,7 +70,7 @@ impl D1Client {
                 )?;
                 let form = [
                     ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                    ("assertion", assertion.0.as_str()),
+                    ("assertion", assertion.0.expose().as_str()),
                 ];
                 Ok(self.inner.http.post(&url).form(&form))
             })
@@ -107,7 +108,7 @@ impl D1Client {
         self.inner.tokens_fetched.fetch_add(1, Ordering::Relaxed);
         tracing::info!(correlation_id = %correlation_id, expires_in_s = lifetime.as_secs(), "d1 token fetched");
         Ok(CachedToken {
-            token: AccessToken(parsed.access_token.clone()),
+            token: AccessToken(Sensitive::new(parsed.access_token.to_string())),
             refresh_at: Instant::now() + lifetime - margin,
         })
     }

@@ -206,7 +206,7 @@ impl D1Client {
         token: Option<&AccessToken>,
     ) -> reqwest::RequestBuilder {
         match token {
-            Some(t) => rb.bearer_auth(t.0.as_str()),
+            Some(t) => rb.bearer_auth(t.0.expose().as_str()),
             None => rb,
         }
     }
