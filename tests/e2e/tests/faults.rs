@@ -524,9 +524,19 @@ async fn a_journal_that_refuses_d1s_acceptance_is_shown_as_checking_and_recorded
     )
     .await
     .unwrap();
+    // Every D1 answer takes 2.5 s, so the window is seen while it still only knows that the
+    // order was sent and not recorded.
+    desk.sandbox
+        .post("faults/latency", serde_json::json!({"millis": 2500}))
+        .await
+        .unwrap();
     order_a_card(&desk, "DEMO_DEBIT").await;
     let notice = desk.text("tracker-notice").await.unwrap();
     assert!(notice.contains("could not record"), "{notice}");
+    desk.sandbox
+        .post("faults/latency", serde_json::json!({"millis": 0}))
+        .await
+        .unwrap();
     until_done(&desk).await;
     let card_id = desk.text("card-id").await.unwrap();
     let journal = Journal::open(desk_e2e::training_journal(desk.data_dir.path())).unwrap();
