@@ -98,13 +98,16 @@ fi
 ADMIN_USER=ledger_admin
 (
   cd "$PKI"
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+  newkey() { # PKCS#8 P-256 key
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+  }
+  newkey ca.key
   openssl req -new -x509 -key ca.key -sha256 -days 2 -subj "/CN=Ledger test CA" \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash" -out ca.crt
   issue() { # name CN extensions
-    openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+    newkey "$1.key"
     openssl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr"
     printf '%s\n' "$3" >"$1.ext"
     openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -sha256 \

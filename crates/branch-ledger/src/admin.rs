@@ -173,20 +173,25 @@ impl LedgerAdmin {
 
     /// The schema version recorded in the database (`None`: never migrated).
     pub async fn schema_version(&self) -> Result<Option<i64>> {
+        let exists: bool = self
+            .client
+            .query_one(
+                &format!("SELECT to_regclass('public.{SCHEMA_HISTORY_TABLE}') IS NOT NULL"),
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        if !exists {
+            return Ok(None);
+        }
         let row = self
             .client
             .query_one(
-                &format!(
-                    "SELECT CASE WHEN to_regclass('public.{SCHEMA_HISTORY_TABLE}') IS NULL \
-                     THEN NULL ELSE (SELECT max(version)::bigint FROM public.{SCHEMA_HISTORY_TABLE}) END"
-                ),
+                &format!("SELECT max(version)::bigint FROM public.{SCHEMA_HISTORY_TABLE}"),
                 &[],
             )
-            .await;
-        match row {
-            Ok(row) => Ok(row.try_get(0)?),
-            Err(e) => Err(e.into()),
-        }
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Registers a desk: creates its branch (with the region) when new, its login role

@@ -3,13 +3,14 @@
 //! role).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{ChannelBinding, SslMode};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, Connection, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -65,6 +66,9 @@ impl fmt::Debug for ClientIdentity {
 pub struct ConnectOptions {
     /// Host name or IP address; it must be named in the server certificate (verify-full).
     pub host: String,
+    /// Connect to this address instead of resolving `host` (the certificate is still checked
+    /// against `host`).
+    pub hostaddr: Option<IpAddr>,
     /// TCP port (PostgreSQL's default is 5432).
     pub port: u16,
     /// Database name.
@@ -95,6 +99,7 @@ impl ConnectOptions {
     ) -> Self {
         Self {
             host: host.into(),
+            hostaddr: None,
             port,
             dbname: dbname.into(),
             user: user.into(),
@@ -129,6 +134,7 @@ impl ConnectOptions {
             .user(&self.user)
             .application_name(&self.application_name)
             .ssl_mode(SslMode::Require)
+            .channel_binding(ChannelBinding::Disable)
             .connect_timeout(self.connect_timeout)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
@@ -136,6 +142,9 @@ impl ConnectOptions {
                 "-c statement_timeout={} -c TimeZone=UTC",
                 STATEMENT_TIMEOUT.as_millis()
             ));
+        if let Some(addr) = self.hostaddr {
+            config.hostaddr(addr);
+        }
         Ok(config)
     }
 
@@ -226,4 +235,12 @@ pub(crate) async fn open_client(options: &ConnectOptions) -> Result<Client> {
         }
     });
     Ok(client)
+}
+
+/// A plain session with these options: the same TLS and certificate authentication, nothing else
+/// checked. For tools, tests and the benchmark (e.g. to show that a desk's role cannot run
+/// `DELETE`); the app uses [`crate::Ledger`] and [`crate::LedgerAdmin`].
+#[doc(hidden)]
+pub async fn connect_sql(options: &ConnectOptions) -> Result<Client> {
+    open_client(options).await
 }

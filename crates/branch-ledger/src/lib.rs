@@ -55,7 +55,9 @@ pub use admin::{
     DESK_GROUP_ROLE, DeskRegistration, LedgerAdmin, LedgerStatus, MigrationReport, NewDesk,
     SCHEMA_HISTORY_TABLE, latest_schema_version,
 };
-pub use connect::{ClientIdentity, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+pub use connect::{
+    ClientIdentity, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, STATEMENT_TIMEOUT, connect_sql,
+};
 pub use desk::Ledger;
 pub use error::{LedgerError, Result};
 pub use event::{Change, Event, MAX_EVENTS_PER_APPEND, OrderIntent, Transition};
