@@ -20,7 +20,7 @@
 //! use branch_ledger::{ClientIdentity, ConnectOptions, Event, Ledger, OrderQuery};
 //! use order_journal::{NewOrder, OrderState, PanLast4, Timestamp};
 //! use zeroize::Zeroizing;
-//! # async fn demo(ca: String, cert: String, key: Zeroizing<String>) -> Result<(), branch_ledger::LedgerError> {
+//! # async fn demo(ca: String, cert: String, key: Zeroizing<String>) -> Result<(), Box<dyn std::error::Error>> {
 //! let options = ConnectOptions::new("ledger.bank.example", 5432, "ledger", "desk_B0042-D1", ca,
 //!     ClientIdentity::new(cert, key));
 //! let ledger = Ledger::connect(&options).await?;

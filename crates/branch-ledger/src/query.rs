@@ -17,7 +17,9 @@ use crate::desk::Ledger;
 use crate::error::{LedgerError, Result};
 use crate::ids::{BranchId, DeskId};
 use crate::sql::Sql;
-use crate::types::{HistoryEntry, LedgerOrder, ORDER_COLUMNS, OrderDetail, to_offset};
+use crate::types::{
+    HistoryEntry, LedgerOrder, ORDER_COLUMNS, OrderDetail, order_columns, to_offset,
+};
 
 /// How a search text is matched against consumer id, card id, operation id and last 4.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -300,13 +302,10 @@ pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64) -> Result<Sql> {
         ));
     }
     let limit = sql.param(limit);
-    let inner_cols = ORDER_COLUMNS
-        .split(", ")
-        .map(|c| format!("o.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let inner_cols = order_columns("o");
+    let outer_cols = order_columns("x");
     sql.text = format!(
-        "SELECT {ORDER_COLUMNS} \
+        "SELECT {outer_cols} \
          FROM unnest(ledger.my_branches()) AS vb(branch_id) \
          CROSS JOIN LATERAL ( \
              SELECT {inner_cols} FROM ledger.orders AS o \
@@ -314,7 +313,7 @@ pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64) -> Result<Sql> {
              ORDER BY o.created_at DESC, o.card_id DESC \
              LIMIT {limit}) AS x \
          {outer} \
-         ORDER BY created_at DESC, card_id DESC, branch_id DESC \
+         ORDER BY x.created_at DESC, x.card_id DESC, x.branch_id DESC \
          LIMIT {limit}",
         conds.join(" AND ")
     );
@@ -373,11 +372,7 @@ impl Ledger {
         if card_id.is_empty() || card_id.len() > 64 {
             return Err(not_found());
         }
-        let order_cols = ORDER_COLUMNS
-            .split(", ")
-            .map(|c| format!("o.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let order_cols = order_columns("o");
         let sql = format!(
             "SELECT {order_cols}, h.desk_id, h.seq, h.at, h.received_at, h.kind, h.state, \
                     h.operator, h.d1_status, h.operation_id, h.error_code, h.error_message, h.detail \

@@ -11,7 +11,7 @@ use crate::desk::Ledger;
 use crate::error::{LedgerError, Result};
 use crate::ids::{BranchId, DeskId};
 use crate::sql::Sql;
-use crate::types::{LedgerOrder, ORDER_COLUMNS, to_offset};
+use crate::types::{LedgerOrder, order_columns, to_offset};
 
 /// Which orders a report covers: every visible branch by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -172,19 +172,16 @@ impl Ledger {
                   AND o.updated_at < now() - make_interval(secs => {stuck})))"
         ));
         let limit = sql.param(i64::from(q.limit));
-        let inner_cols = ORDER_COLUMNS
-            .split(", ")
-            .map(|c| format!("o.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let inner_cols = order_columns("o");
+        let outer_cols = order_columns("x");
         sql.text = format!(
-            "SELECT {ORDER_COLUMNS} \
+            "SELECT {outer_cols} \
              FROM unnest(ledger.my_branches()) AS vb(branch_id) \
              CROSS JOIN LATERAL ( \
                  SELECT {inner_cols} FROM ledger.orders AS o WHERE {} \
                  ORDER BY o.created_at DESC, o.card_id DESC LIMIT {limit}) AS x \
              {outer} \
-             ORDER BY created_at DESC, card_id DESC, branch_id DESC LIMIT {limit}",
+             ORDER BY x.created_at DESC, x.card_id DESC, x.branch_id DESC LIMIT {limit}",
             conds.join(" AND ")
         );
         let rows = self.client.query(&sql.text, &sql.params()).await?;

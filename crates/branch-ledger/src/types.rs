@@ -89,6 +89,15 @@ pub(crate) const ORDER_COLUMNS: &str = "branch_id, desk_id, created_at, operator
     product_id, station_id, issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, \
     operation_id, state, d1_status, error_code, error_message, updated_at";
 
+/// [`ORDER_COLUMNS`] qualified with a table alias (`o.branch_id, o.desk_id, …`).
+pub(crate) fn order_columns(alias: &str) -> String {
+    ORDER_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl LedgerOrder {
     pub(crate) fn from_row(r: &Row) -> Result<Self> {
         let last4: String = r.try_get(8)?;

@@ -128,6 +128,12 @@ impl Server {
     }
 }
 
+/// Runs `f` while no other test of this binary changes cluster-wide catalogs (roles).
+pub async fn serialize_catalog<F: std::future::Future>(f: F) -> F::Output {
+    let _guard = CATALOG.lock().await;
+    f.await
+}
+
 /// A certificate for `cn` signed by `issuer` (client authentication).
 pub fn mint_with(issuer: &Issuer<'_, KeyPair>, cn: &str) -> ClientIdentity {
     let key = KeyPair::generate().unwrap();
