@@ -15,6 +15,7 @@
 //! (`desk-secrets`).
 
 mod error;
+mod ledger;
 mod lenient;
 mod load;
 mod model;
@@ -22,6 +23,7 @@ mod sources;
 mod validate;
 
 pub use error::{ConfigError, Problem};
+pub use ledger::{DESK_ROLE_PREFIX, LedgerConfig};
 pub use load::{FileReport, LoadedConfig};
 pub use model::*;
 pub use sources::{

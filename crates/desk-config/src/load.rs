@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Problem};
+use crate::ledger::LedgerConfig;
 use crate::model::{
     Config, D1Config, Environment, JournalConfig, LogConfig, Product, RetryConfig, Services,
     Station, Supervisors, UiConfig,
@@ -50,6 +51,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "retry",
     "journal",
     "log",
+    "ledger",
 ];
 
 /// Sections as deserialized; `None` (or a missing list element) when it could not be read, in
@@ -68,6 +70,7 @@ pub(crate) struct Draft {
     pub retry: Option<RetryConfig>,
     pub journal: Option<JournalConfig>,
     pub log: Option<LogConfig>,
+    pub ledger: Option<LedgerConfig>,
 }
 
 /// Collects problems and knows where each merged value came from.
@@ -434,6 +437,7 @@ fn read_draft(reporter: &mut Reporter<'_>, root: &Value) -> Draft {
         retry: section(reporter, dict.get("retry"), "retry"),
         journal: section(reporter, dict.get("journal"), "journal"),
         log: section(reporter, dict.get("log"), "log"),
+        ledger: section(reporter, dict.get("ledger"), "ledger"),
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::LedgerConfig;
 use crate::lenient;
 
 /// D1's published base URLs (REFERENCE.md §1.2 and §2).
@@ -75,6 +76,8 @@ pub struct Config {
     pub journal: JournalConfig,
     /// Logging settings.
     pub log: LogConfig,
+    /// The branch ledger (machine-wide file only; not configured by default).
+    pub ledger: LedgerConfig,
 }
 
 /// The base URLs the D1 client must use.
@@ -165,6 +168,7 @@ impl Config {
             retry: RetryConfig::default(),
             journal: JournalConfig::default(),
             log: LogConfig::default(),
+            ledger: LedgerConfig::default(),
         }
     }
 

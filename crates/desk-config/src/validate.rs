@@ -139,6 +139,10 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         );
     }
 
+    if let Some(ledger) = &draft.ledger {
+        crate::ledger::check_ledger(r, ledger);
+    }
+
     let mut d1 = draft.d1?;
     let mut services = draft.services?;
     if services.default_priority.is_none() {
@@ -169,6 +173,7 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         retry: draft.retry?,
         journal: draft.journal?,
         log: draft.log?,
+        ledger: draft.ledger?,
     })
 }
 
