@@ -26,9 +26,9 @@ pub enum LedgerError {
     #[error("the TLS connection to the ledger failed: {0}")]
     Tls(String),
 
-    /// The server did not accept this desk's certificate for the role (CN ≠ role, unknown CA,
+    /// The server did not accept this session's certificate for the role (CN ≠ role, unknown CA,
     /// no such role, or no `hostssl … cert` line for this client).
-    #[error("the ledger refused this desk's credentials: {0}")]
+    #[error("the ledger refused these credentials: {0}")]
     Unauthorized(String),
 
     /// The session is not an active desk of this ledger (LD001): register it with

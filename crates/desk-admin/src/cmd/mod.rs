@@ -3,6 +3,7 @@
 pub mod config;
 pub mod doctor;
 pub mod journal;
+pub mod ledger;
 pub mod secrets;
 
 use desk_config::{Config, ConfigSources, LoadedConfig};
