@@ -4,7 +4,7 @@
 -- Never card data: the only card-derived value is pan_last4 (exactly 4 digits). Identifier and
 -- label columns refuse PAN-shaped values (13–19 consecutive digits passing the Luhn check) and
 -- free-text columns refuse runs of 12 or more digits: the desk scrubs them before sending, these
--- checks are the server's own line of defence.
+-- domains are the server's own line of defence.
 --
 -- Every primary and foreign key starts with branch_id, so the two big tables (orders,
 -- order_events) and desk_sync can be distributed by branch (Citus) and stay co-located;
@@ -26,71 +26,84 @@ CREATE SCHEMA ledger AUTHORIZATION ledger_owner;
 SET ROLE ledger_owner;
 
 -- ---------------------------------------------------------------------------------------------
--- Value rules (IMMUTABLE: used by CHECK constraints)
+-- Value rules, as domains: said once, checked on every value written, and prepared once per
+-- session (a CHECK constraint calling a SQL function is re-planned by every statement).
 -- ---------------------------------------------------------------------------------------------
 
 -- Luhn check of a string of digits.
 CREATE FUNCTION ledger.luhn_valid(digits text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce(sum(
-               CASE WHEN (length(digits) - i) % 2 = 1
-                    THEN (CASE WHEN 2 * d > 9 THEN 2 * d - 9 ELSE 2 * d END)
-                    ELSE d END) % 10 = 0, false)
-    FROM (SELECT i, substr(digits, i, 1)::int AS d
-          FROM pg_catalog.generate_series(1, length(digits)) AS i) AS s
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    total int := 0;
+    d int;
+BEGIN
+    FOR i IN 1 .. length(digits) LOOP
+        d := substr(digits, length(digits) - i + 1, 1)::int;
+        IF i % 2 = 0 THEN
+            d := d * 2;
+            IF d > 9 THEN
+                d := d - 9;
+            END IF;
+        END IF;
+        total := total + d;
+    END LOOP;
+    RETURN total % 10 = 0;
+END
 $$;
 
 -- A run of 13–19 consecutive digits that passes the Luhn check: shaped like a card number.
+-- (The journal refuses the same; the domains below call this only when 13 digits follow each
+-- other, which no valid value has.)
 CREATE FUNCTION ledger.pan_shaped(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT value ~ '[0-9]{13}'
-       AND EXISTS (SELECT 1
-                   FROM pg_catalog.regexp_matches(value, '[0-9]+', 'g') AS m(run)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1
+                   FROM regexp_matches(value, '[0-9]+', 'g') AS m(run)
                    WHERE length(m.run[1]) BETWEEN 13 AND 19
-                     AND ledger.luhn_valid(m.run[1]))
+                     AND ledger.luhn_valid(m.run[1]));
+END
 $$;
 
 -- Ledger identifiers (branch, region, desk): 1–40 characters among A-Z a-z 0-9 _ -.
-CREATE FUNCTION ledger.is_ledger_id(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT value ~ '^[A-Za-z0-9_-]{1,40}$'
-$$;
+CREATE DOMAIN ledger.ledger_id AS text COLLATE "C"
+    CONSTRAINT ledger_id_pattern CHECK (VALUE ~ '^[A-Za-z0-9_-]{1,40}$');
 
 -- D1 identifiers (card id, consumer id, issuer request id, correlation id, operation id):
 -- ^[A-Za-z0-9_-]{1,64}$ and nothing PAN-shaped.
-CREATE FUNCTION ledger.is_d1_id(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT value ~ '^[A-Za-z0-9_-]{1,64}$' AND NOT ledger.pan_shaped(value)
-$$;
+CREATE DOMAIN ledger.d1_id AS text COLLATE "C"
+    CONSTRAINT d1_id_pattern CHECK (VALUE ~ '^[A-Za-z0-9_-]{1,64}$')
+    CONSTRAINT d1_id_not_a_card_number
+        CHECK (VALUE !~ '[0-9]{13}' OR NOT ledger.pan_shaped(VALUE));
 
--- Labels (operator, product, station, issuance type): 1..max characters, not blank, no control
--- characters, nothing PAN-shaped.
-CREATE FUNCTION ledger.is_label(value text, max_chars int) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT length(value) BETWEEN 1 AND max_chars
-       AND btrim(value) <> ''
-       AND value !~ '[[:cntrl:]]'
-       AND NOT ledger.pan_shaped(value)
-$$;
+-- Labels (operator: up to 256 characters; product, station, issuance type: up to 128, checked
+-- by the tables): not blank, no control characters, nothing PAN-shaped.
+CREATE DOMAIN ledger.label AS text
+    CONSTRAINT label_length CHECK (length(VALUE) BETWEEN 1 AND 256 AND btrim(VALUE) <> '')
+    CONSTRAINT label_no_control CHECK (VALUE !~ '[[:cntrl:]]')
+    CONSTRAINT label_not_a_card_number
+        CHECK (VALUE !~ '[0-9]{13}' OR NOT ledger.pan_shaped(VALUE));
 
--- Free text (D1 status, error code and message, detail): at most max characters, no control
--- characters, no run of 12 or more digits.
-CREATE FUNCTION ledger.is_free_text(value text, max_chars int) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT length(value) BETWEEN 1 AND max_chars
-       AND value !~ '[[:cntrl:]]'
-       AND value !~ '[0-9]{12}'
-$$;
+-- Free text (D1 status and error code: up to 100 characters; error message and detail: up to
+-- 1000): no control characters, no run of 12 or more digits (the desk scrubs them).
+CREATE DOMAIN ledger.code_text AS text
+    CONSTRAINT code_text_rules
+        CHECK (length(VALUE) BETWEEN 1 AND 100 AND VALUE !~ '[[:cntrl:]]' AND VALUE !~ '[0-9]{12}');
+CREATE DOMAIN ledger.message_text AS text
+    CONSTRAINT message_text_rules
+        CHECK (length(VALUE) BETWEEN 1 AND 1000 AND VALUE !~ '[[:cntrl:]]' AND VALUE !~ '[0-9]{12}');
 
--- The journal's order states (order-journal OrderState), and which of them are final.
-CREATE FUNCTION ledger.is_order_state(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT value IN ('intent', 'sending', 'accepted', 'outcome_unknown', 'in_production',
-                     'done', 'failed', 'rejected', 'abandoned')
-$$;
+-- The last 4 digits of a PAN: the only card data the ledger holds.
+CREATE DOMAIN ledger.pan_last4 AS text COLLATE "C"
+    CONSTRAINT pan_last4_is_4_digits CHECK (VALUE ~ '^[0-9]{4}$');
 
+-- The journal's order states (order-journal OrderState).
+CREATE DOMAIN ledger.order_state AS text
+    CONSTRAINT order_state_known CHECK (VALUE IN ('intent', 'sending', 'accepted',
+        'outcome_unknown', 'in_production', 'done', 'failed', 'rejected', 'abandoned'));
+
+-- Which states are final.
 CREATE FUNCTION ledger.is_final_state(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT value IN ('done', 'failed', 'rejected', 'abandoned')
 $$;
 
@@ -99,10 +112,8 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 
 CREATE TABLE ledger.branches (
-    branch_id  text COLLATE "C" NOT NULL
-        CONSTRAINT branch_id_is_ledger_id CHECK (ledger.is_ledger_id(branch_id)),
-    region_id  text COLLATE "C"
-        CONSTRAINT region_id_is_ledger_id CHECK (ledger.is_ledger_id(region_id)),
+    branch_id  ledger.ledger_id NOT NULL,
+    region_id  ledger.ledger_id,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (branch_id)
 );
@@ -112,9 +123,8 @@ CREATE INDEX branches_region ON ledger.branches (region_id, branch_id);
 -- branch's region). Its login role (role_name, the CN of its client certificate) is unique in the
 -- cluster, hence desk_id is unique across the bank.
 CREATE TABLE ledger.desks (
-    branch_id  text COLLATE "C" NOT NULL REFERENCES ledger.branches (branch_id),
-    desk_id    text COLLATE "C" NOT NULL
-        CONSTRAINT desk_id_is_ledger_id CHECK (ledger.is_ledger_id(desk_id)),
+    branch_id  ledger.ledger_id NOT NULL REFERENCES ledger.branches (branch_id),
+    desk_id    ledger.ledger_id NOT NULL,
     role_name  text COLLATE "C" NOT NULL,
     kind       text NOT NULL CONSTRAINT desk_kind CHECK (kind IN ('teller', 'regional')),
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -131,8 +141,8 @@ CREATE UNIQUE INDEX desks_role_name ON ledger.desks (role_name);
 -- Where each desk's event stream stands: the highest sequence number the ledger holds and when
 -- the desk last synced (an empty append is a heartbeat).
 CREATE TABLE ledger.desk_sync (
-    branch_id     text COLLATE "C" NOT NULL,
-    desk_id       text COLLATE "C" NOT NULL,
+    branch_id     ledger.ledger_id NOT NULL,
+    desk_id       ledger.ledger_id NOT NULL,
     last_seq      bigint NOT NULL DEFAULT 0 CONSTRAINT last_seq_not_negative CHECK (last_seq >= 0),
     last_event_at timestamptz,
     last_sync_at  timestamptz,
@@ -143,31 +153,24 @@ CREATE TABLE ledger.desk_sync (
 -- One row per order (card id): the journal's masked fields plus branch and desk. Maintained by
 -- ledger.append_events only; never written by a desk directly.
 CREATE TABLE ledger.orders (
-    branch_id         text COLLATE "C" NOT NULL,
-    card_id           text COLLATE "C" NOT NULL
-        CONSTRAINT card_id_is_d1_id CHECK (ledger.is_d1_id(card_id)),
-    desk_id           text COLLATE "C" NOT NULL,
+    branch_id         ledger.ledger_id NOT NULL,
+    card_id           ledger.d1_id NOT NULL,
+    desk_id           ledger.ledger_id NOT NULL,
     created_at        timestamptz NOT NULL,
-    operator          text NOT NULL CONSTRAINT operator_is_label CHECK (ledger.is_label(operator, 256)),
-    consumer_id       text COLLATE "C" NOT NULL
-        CONSTRAINT consumer_id_is_d1_id CHECK (ledger.is_d1_id(consumer_id)),
-    product_id        text NOT NULL CONSTRAINT product_id_is_label CHECK (ledger.is_label(product_id, 128)),
-    station_id        text NOT NULL CONSTRAINT station_id_is_label CHECK (ledger.is_label(station_id, 128)),
-    issuance_type     text NOT NULL
-        CONSTRAINT issuance_type_is_label CHECK (ledger.is_label(issuance_type, 128)),
-    pan_last4         text COLLATE "C" NOT NULL
-        CONSTRAINT pan_last4_is_4_digits CHECK (pan_last4 ~ '^[0-9]{4}$'),
-    issuer_request_id text COLLATE "C" NOT NULL
-        CONSTRAINT issuer_request_id_is_d1_id CHECK (ledger.is_d1_id(issuer_request_id)),
-    correlation_id    text COLLATE "C" NOT NULL
-        CONSTRAINT correlation_id_is_d1_id CHECK (ledger.is_d1_id(correlation_id)),
-    operation_id      text COLLATE "C"
-        CONSTRAINT operation_id_is_d1_id CHECK (ledger.is_d1_id(operation_id)),
-    state             text NOT NULL CONSTRAINT state_is_order_state CHECK (ledger.is_order_state(state)),
-    d1_status         text CONSTRAINT d1_status_is_free_text CHECK (ledger.is_free_text(d1_status, 100)),
-    error_code        text CONSTRAINT error_code_is_free_text CHECK (ledger.is_free_text(error_code, 100)),
-    error_message     text
-        CONSTRAINT error_message_is_free_text CHECK (ledger.is_free_text(error_message, 1000)),
+    operator          ledger.label NOT NULL,
+    consumer_id       ledger.d1_id NOT NULL,
+    product_id        ledger.label NOT NULL CONSTRAINT product_id_length CHECK (length(product_id) <= 128),
+    station_id        ledger.label NOT NULL CONSTRAINT station_id_length CHECK (length(station_id) <= 128),
+    issuance_type     ledger.label NOT NULL
+        CONSTRAINT issuance_type_length CHECK (length(issuance_type) <= 128),
+    pan_last4         ledger.pan_last4 NOT NULL,
+    issuer_request_id ledger.d1_id NOT NULL,
+    correlation_id    ledger.d1_id NOT NULL,
+    operation_id      ledger.d1_id,
+    state             ledger.order_state NOT NULL,
+    d1_status         ledger.code_text,
+    error_code        ledger.code_text,
+    error_message     ledger.message_text,
     updated_at        timestamptz NOT NULL,
     PRIMARY KEY (branch_id, card_id),
     FOREIGN KEY (branch_id, desk_id) REFERENCES ledger.desks (branch_id, desk_id)
@@ -192,36 +195,29 @@ CREATE INDEX orders_last4     ON ledger.orders (branch_id, pan_last4, created_at
 -- kind: 'intent' (the order's labels are set) or 'transition' (a change of state or D1 status).
 -- Schema versions for approvals, spoiled cards and exception handling add kinds (README).
 CREATE TABLE ledger.order_events (
-    branch_id         text COLLATE "C" NOT NULL,
-    desk_id           text COLLATE "C" NOT NULL,
+    branch_id         ledger.ledger_id NOT NULL,
+    desk_id           ledger.ledger_id NOT NULL,
     seq               bigint NOT NULL CONSTRAINT seq_positive CHECK (seq > 0),
     received_at       timestamptz NOT NULL DEFAULT now(),
-    card_id           text COLLATE "C" NOT NULL
-        CONSTRAINT card_id_is_d1_id CHECK (ledger.is_d1_id(card_id)),
+    card_id           ledger.d1_id NOT NULL,
     kind              text NOT NULL CONSTRAINT event_kind CHECK (kind IN ('intent', 'transition')),
     at                timestamptz NOT NULL,
-    state             text NOT NULL CONSTRAINT state_is_order_state CHECK (ledger.is_order_state(state)),
-    operator          text NOT NULL CONSTRAINT operator_is_label CHECK (ledger.is_label(operator, 256)),
-    d1_status         text CONSTRAINT d1_status_is_free_text CHECK (ledger.is_free_text(d1_status, 100)),
-    operation_id      text COLLATE "C"
-        CONSTRAINT operation_id_is_d1_id CHECK (ledger.is_d1_id(operation_id)),
-    error_code        text CONSTRAINT error_code_is_free_text CHECK (ledger.is_free_text(error_code, 100)),
-    error_message     text
-        CONSTRAINT error_message_is_free_text CHECK (ledger.is_free_text(error_message, 1000)),
-    detail            text CONSTRAINT detail_is_free_text CHECK (ledger.is_free_text(detail, 1000)),
+    state             ledger.order_state NOT NULL,
+    operator          ledger.label NOT NULL,
+    d1_status         ledger.code_text,
+    operation_id      ledger.d1_id,
+    error_code        ledger.code_text,
+    error_message     ledger.message_text,
+    detail            ledger.message_text,
     -- intent only
-    consumer_id       text COLLATE "C"
-        CONSTRAINT consumer_id_is_d1_id CHECK (ledger.is_d1_id(consumer_id)),
-    product_id        text CONSTRAINT product_id_is_label CHECK (ledger.is_label(product_id, 128)),
-    station_id        text CONSTRAINT station_id_is_label CHECK (ledger.is_label(station_id, 128)),
-    issuance_type     text
-        CONSTRAINT issuance_type_is_label CHECK (ledger.is_label(issuance_type, 128)),
-    pan_last4         text COLLATE "C"
-        CONSTRAINT pan_last4_is_4_digits CHECK (pan_last4 ~ '^[0-9]{4}$'),
-    issuer_request_id text COLLATE "C"
-        CONSTRAINT issuer_request_id_is_d1_id CHECK (ledger.is_d1_id(issuer_request_id)),
-    correlation_id    text COLLATE "C"
-        CONSTRAINT correlation_id_is_d1_id CHECK (ledger.is_d1_id(correlation_id)),
+    consumer_id       ledger.d1_id,
+    product_id        ledger.label CONSTRAINT product_id_length CHECK (length(product_id) <= 128),
+    station_id        ledger.label CONSTRAINT station_id_length CHECK (length(station_id) <= 128),
+    issuance_type     ledger.label
+        CONSTRAINT issuance_type_length CHECK (length(issuance_type) <= 128),
+    pan_last4         ledger.pan_last4,
+    issuer_request_id ledger.d1_id,
+    correlation_id    ledger.d1_id,
     CONSTRAINT intent_has_the_order CHECK (
         kind <> 'intent' OR (state = 'intent' AND consumer_id IS NOT NULL
             AND product_id IS NOT NULL AND station_id IS NOT NULL AND issuance_type IS NOT NULL

@@ -206,7 +206,7 @@ impl LedgerAdmin {
 
         let existing: Option<Option<String>> = tx
             .query_opt(
-                "SELECT region_id FROM ledger.branches WHERE branch_id = $1 FOR UPDATE",
+                "SELECT region_id::text FROM ledger.branches WHERE branch_id = $1::text FOR UPDATE",
                 &[&branch],
             )
             .await?
@@ -216,7 +216,7 @@ impl LedgerAdmin {
         let region = match (existing, wanted) {
             (None, wanted) => {
                 tx.execute(
-                    "INSERT INTO ledger.branches (branch_id, region_id) VALUES ($1, $2)",
+                    "INSERT INTO ledger.branches (branch_id, region_id) VALUES ($1::text, $2::text)",
                     &[&branch, &wanted],
                 )
                 .await?;
@@ -229,7 +229,7 @@ impl LedgerAdmin {
             }
             (Some(None), Some(want)) => {
                 tx.execute(
-                    "UPDATE ledger.branches SET region_id = $2 WHERE branch_id = $1",
+                    "UPDATE ledger.branches SET region_id = $2::text WHERE branch_id = $1::text",
                     &[&branch, &want],
                 )
                 .await?;
@@ -246,7 +246,8 @@ impl LedgerAdmin {
 
         let registered = tx
             .query_opt(
-                "SELECT branch_id, kind, retired_at IS NOT NULL FROM ledger.desks WHERE desk_id = $1",
+                "SELECT branch_id::text, kind, retired_at IS NOT NULL FROM ledger.desks \
+                 WHERE desk_id = $1::text",
                 &[&desk.desk_id.as_str()],
             )
             .await?;
@@ -274,12 +275,13 @@ impl LedgerAdmin {
 
         ensure_desk_role(&tx, &role).await?;
         tx.execute(
-            "INSERT INTO ledger.desks (branch_id, desk_id, role_name, kind) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO ledger.desks (branch_id, desk_id, role_name, kind) \
+             VALUES ($1::text, $2::text, $3::text, $4::text)",
             &[&branch, &desk.desk_id.as_str(), &role, &desk.kind.as_str()],
         )
         .await?;
         tx.execute(
-            "INSERT INTO ledger.desk_sync (branch_id, desk_id) VALUES ($1, $2)",
+            "INSERT INTO ledger.desk_sync (branch_id, desk_id) VALUES ($1::text, $2::text)",
             &[&branch, &desk.desk_id.as_str()],
         )
         .await?;
