@@ -64,7 +64,9 @@ else
   as_server() { "$@"; }
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ledger-pg.XXXXXXXX")
+# As root the server user must reach this directory: /tmp, whatever TMPDIR says.
+if [ "$RUN_AS" != "$(id -un)" ]; then BASE=/tmp; else BASE=${TMPDIR:-/tmp}; fi
+WORK=$(mktemp -d "$BASE/ledger-pg.XXXXXXXX")
 DATA="$WORK/data"
 SOCK="$WORK/sock"
 PKI="$WORK/pki"
@@ -181,7 +183,8 @@ for attempt in 1 2 3 4 5 6 7 8; do
   install -m 644 "$WORK/ledger.conf" "$DATA/ledger.conf"
   if [ "$RUN_AS" != "$(id -un)" ]; then chown "$RUN_AS" "$DATA/ledger.conf"; fi
   : >"$PGLOG"
-  chmod 666 "$PGLOG"
+  chmod 600 "$PGLOG"
+  if [ "$RUN_AS" != "$(id -un)" ]; then chown "$RUN_AS" "$PGLOG"; fi
   if as_server "$BIN/pg_ctl" -D "$DATA" -l "$PGLOG" -w -t 60 start >/dev/null 2>&1; then
     STARTED=1
     PORT=$candidate
