@@ -60,21 +60,22 @@ CREATE TYPE ledger.event_input AS (
 );
 
 -- Appends this desk's events, in order, and maintains the orders projection; returns the highest
--- sequence number the ledger now holds for the desk. Idempotent: an event whose seq the ledger
+-- sequence number the ledger now holds for the desk (acked_seq) and the first event this call
+-- added (first_new; NULL when nothing was new). Idempotent: an event whose seq the ledger
 -- already holds is compared with the stored one (equal: skipped; different: LD003). The next new
 -- event must be last_seq + 1 (else LD004): nothing is lost silently. An empty array records a
--- sync (heartbeat). One transaction: either the whole batch is appended or nothing.
+-- sync (heartbeat). One transaction: either the whole batch is appended or nothing. Listeners
+-- are told by ledger.announce, which the desk calls next.
 --
 -- The projection follows the latest event by the desk's time, except that a final state is never
 -- replaced by an in-flight one (events of one order may come from several desks of the branch:
 -- the teller's, and a supervisor's refresh).
-CREATE FUNCTION ledger.append_events(p_events jsonb) RETURNS bigint
+CREATE FUNCTION ledger.append_events(p_events jsonb, OUT acked_seq bigint, OUT first_new bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_branch    text;
     v_desk      text;
     v_last      bigint;
-    v_first_new bigint;
     v_last_at   timestamptz;
     v_now       timestamptz := now();
     v_count     int;
@@ -220,7 +221,7 @@ BEGIN
             e.d1_status, e.operation_id, e.error_code, e.error_message, e.detail, e.consumer_id,
             e.product_id, e.station_id, e.issuance_type, e.pan_last4, e.issuer_request_id,
             e.correlation_id);
-        v_first_new := coalesce(v_first_new, e.seq);
+        first_new := coalesce(first_new, e.seq);
         v_last := e.seq;
         v_last_at := greatest(v_last_at, e.at);
     END LOOP;
@@ -231,15 +232,38 @@ BEGIN
         last_sync_at = v_now
     WHERE ds.branch_id = v_branch AND ds.desk_id = v_desk;
 
-    IF v_first_new IS NOT NULL THEN
-        -- Listeners learn which events are new, not their content: they read the changed orders
-        -- through row-level security (ledger_orders: branch, desk, first and last seq, and the
-        -- append's time in microseconds since the Unix epoch, the history's partition key).
-        PERFORM pg_notify('ledger_orders', json_build_object(
-            'branch', v_branch, 'desk', v_desk, 'from', v_first_new, 'to', v_last,
-            'received_us', (extract(epoch FROM v_now) * 1000000)::bigint)::text);
+    acked_seq := v_last;
+END
+$$;
+
+-- Tells listeners (channel ledger_orders) that this desk's events p_from..p_to are in the
+-- ledger: called by the desk right after a successful append, in a transaction of its own.
+-- (NOTIFY inside the append would serialize every append's commit, fsync included: PostgreSQL
+-- holds a database-wide lock from a notifying transaction's pre-commit until after its commit.
+-- Here the transaction writes nothing, so it commits without waiting for the disk.)
+-- The payload says which events are new (branch, desk, seq range), never their content; a desk
+-- can only announce events of its own stream that the ledger holds.
+CREATE FUNCTION ledger.announce(p_from bigint, p_to bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_branch text;
+    v_desk   text;
+    v_last   bigint;
+BEGIN
+    SELECT d.branch_id, d.desk_id, s.last_seq INTO v_branch, v_desk, v_last
+    FROM ledger.desks AS d
+    JOIN ledger.desk_sync AS s USING (branch_id, desk_id)
+    WHERE d.role_name = session_user AND d.retired_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LD001',
+            MESSAGE = format('the role %s is not an active desk of this ledger', session_user);
     END IF;
-    RETURN v_last;
+    IF p_from IS NULL OR p_to IS NULL OR p_from < 1 OR p_to < p_from OR p_to > v_last THEN
+        RAISE EXCEPTION USING ERRCODE = 'LD002',
+            MESSAGE = 'announce a range of events the ledger holds for this desk';
+    END IF;
+    PERFORM pg_notify('ledger_orders', json_build_object(
+        'branch', v_branch, 'desk', v_desk, 'from', p_from, 'to', p_to)::text);
 END
 $$;
 

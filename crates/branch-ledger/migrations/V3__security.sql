@@ -36,6 +36,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA ledger FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
     ledger.append_events(jsonb),
+    ledger.announce(bigint, bigint),
     ledger.whoami(),
     ledger.my_branches(),
     ledger.schema_version()

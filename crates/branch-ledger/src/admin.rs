@@ -136,7 +136,9 @@ impl LedgerAdmin {
 
     async fn migrate_locked(&mut self) -> Result<MigrationReport> {
         // A migration may rewrite a large table: no statement timeout for this session.
-        self.client.batch_execute("SET statement_timeout = 0").await?;
+        self.client
+            .batch_execute("SET statement_timeout = 0")
+            .await?;
         let mut runner = embedded::migrations::runner()
             .set_abort_divergent(true)
             .set_abort_missing(true);

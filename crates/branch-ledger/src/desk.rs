@@ -75,9 +75,40 @@ impl Ledger {
         let wire = batch_to_wire(events)?;
         let row = self
             .client
-            .query_one("SELECT ledger.append_events($1::jsonb)", &[&wire])
+            .query_one(
+                "SELECT acked_seq, first_new FROM ledger.append_events($1::jsonb)",
+                &[&wire],
+            )
             .await?;
-        Ok(row.try_get(0)?)
+        let acked: i64 = row.try_get(0)?;
+        let first_new: Option<i64> = row.try_get(1)?;
+        // Listeners are told in a transaction of its own (see ledger.announce), and only of new
+        // events. The events are in the ledger whatever happens here: a failed announcement only
+        // delays live updates until the next one or the screen's own refresh.
+        if let Some(first) = first_new
+            && let Err(e) = self
+                .client
+                .execute("SELECT ledger.announce($1, $2)", &[&first, &acked])
+                .await
+        {
+            tracing::warn!(error = %LedgerError::from(e), "ledger: appended, but listeners were not told");
+        }
+        Ok(acked)
+    }
+
+    /// The branches this desk may read (its own; a regional desk's region), or just `only` when
+    /// it is one of them (empty when it is not).
+    pub(crate) async fn visible_branches(&self, only: Option<&BranchId>) -> Result<Vec<String>> {
+        let row = self
+            .client
+            .query_one("SELECT ledger.my_branches()", &[])
+            .await?;
+        let mut branches: Vec<String> = row.try_get(0)?;
+        branches.sort();
+        if let Some(only) = only {
+            branches.retain(|b| b == only.as_str());
+        }
+        Ok(branches)
     }
 
     /// The highest sequence number of this desk the ledger holds (0: none): where the outbox

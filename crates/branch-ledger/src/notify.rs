@@ -1,15 +1,14 @@
 //! Live updates: "order changed (branch, card id)" as soon as any desk appends, without polling.
 //!
-//! `ledger.append_events` notifies channel `ledger_orders` with which events are new (branch,
-//! desk, first and last seq, the append's time), never their content: any role can LISTEN to any
-//! channel. The subscriber reads the changed card ids through row-level security, so a desk learns
+//! After each append the desk calls `ledger.announce`, which notifies channel `ledger_orders`
+//! with which events are new (branch, desk, first and last seq), never their content: any role
+//! can LISTEN to any channel. The subscriber reads the changed card ids through row-level security, so a desk learns
 //! only about the orders it may see.
 
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
@@ -69,7 +68,6 @@ struct Payload {
     desk: String,
     from: i64,
     to: i64,
-    received_us: i64,
 }
 
 const BUFFER: usize = 4096;
@@ -132,23 +130,11 @@ impl Ledger {
                 if !visible.contains(&p.branch) {
                     continue;
                 }
-                let Ok(received) =
-                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(p.received_us) * 1000)
-                else {
-                    continue;
-                };
                 let rows = client
                     .query(
                         "SELECT DISTINCT card_id FROM ledger.order_events \
-                         WHERE branch_id = $1 AND desk_id = $2 AND seq BETWEEN $3 AND $4 \
-                           AND received_at = $5",
-                        &[
-                            &p.branch as &(dyn ToSql + Sync),
-                            &p.desk,
-                            &p.from,
-                            &p.to,
-                            &received,
-                        ],
+                         WHERE branch_id = $1 AND desk_id = $2 AND seq BETWEEN $3 AND $4",
+                        &[&p.branch as &(dyn ToSql + Sync), &p.desk, &p.from, &p.to],
                     )
                     .await;
                 let rows = match rows {

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use crate::desk::Ledger;
 use crate::error::{LedgerError, Result};
 use crate::ids::{BranchId, DeskId};
-use crate::sql::Sql;
+use crate::sql::{Sql, newest_orders};
 use crate::types::{
     HistoryEntry, LedgerOrder, ORDER_COLUMNS, OrderDetail, order_columns, to_offset,
 };
@@ -229,8 +229,9 @@ fn search_condition(sql: &mut Sql, search: &Search) -> Result<Option<String>> {
     }
 }
 
-/// `SELECT` of one page (`limit` rows) over the visible branches.
-pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64) -> Result<Sql> {
+/// `SELECT` of one page (`limit` rows) over `branches` (the visible ones, or the one asked
+/// for).
+pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64, branches: &[String]) -> Result<Sql> {
     if q.page_size == 0 || q.page_size > MAX_PAGE_SIZE {
         return Err(LedgerError::InvalidQuery(format!(
             "the page size must be between 1 and {MAX_PAGE_SIZE}"
@@ -249,12 +250,7 @@ pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64) -> Result<Sql> {
     check_filter("issuance type", &q.issuance_type)?;
 
     let mut sql = Sql::default();
-    let mut conds = vec!["o.branch_id = vb.branch_id".to_owned()];
-    let mut outer = String::new();
-    if let Some(branch) = &q.branch {
-        let p = sql.param(branch.as_str().to_owned());
-        outer = format!("WHERE vb.branch_id = {p}");
-    }
+    let mut conds = Vec::new();
     if let Some(desk) = &q.desk {
         conds.push(format!(
             "o.desk_id = {}",
@@ -302,21 +298,7 @@ pub(crate) fn build_list_sql(q: &OrderQuery, limit: i64) -> Result<Sql> {
         ));
     }
     let limit = sql.param(limit);
-    let inner_cols = order_columns("o");
-    let outer_cols = order_columns("x");
-    sql.text = format!(
-        "SELECT {outer_cols} \
-         FROM unnest(ledger.my_branches()) AS vb(branch_id) \
-         CROSS JOIN LATERAL ( \
-             SELECT {inner_cols} FROM ledger.orders AS o \
-             WHERE {} \
-             ORDER BY o.created_at DESC, o.card_id DESC \
-             LIMIT {limit}) AS x \
-         {outer} \
-         ORDER BY x.created_at DESC, x.card_id DESC, x.branch_id DESC \
-         LIMIT {limit}",
-        conds.join(" AND ")
-    );
+    sql.text = newest_orders(&mut sql, branches, &conds, &limit);
     Ok(sql)
 }
 
@@ -329,7 +311,14 @@ impl Ledger {
     /// [`MAX_SEARCH_CHARS`] or with characters no id has, a partial search shorter than
     /// [`MIN_PREFIX_CHARS`] (1–4 digits are allowed: last 4). An empty search is no search.
     pub async fn list(&self, q: &OrderQuery) -> Result<Page> {
-        let sql = build_list_sql(q, i64::from(q.page_size) + 1)?;
+        let branches = self.visible_branches(q.branch.as_ref()).await?;
+        let sql = build_list_sql(q, i64::from(q.page_size) + 1, &branches)?;
+        if branches.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let rows = self.client.query(&sql.text, &sql.params()).await?;
         let mut items = rows
             .iter()
@@ -352,7 +341,8 @@ impl Ledger {
     /// The server's plan for [`Ledger::list`] with `q` (`EXPLAIN` text), for diagnostics and the
     /// benchmark.
     pub async fn explain_list(&self, q: &OrderQuery) -> Result<Vec<String>> {
-        let sql = build_list_sql(q, i64::from(q.page_size) + 1)?;
+        let branches = self.visible_branches(q.branch.as_ref()).await?;
+        let sql = build_list_sql(q, i64::from(q.page_size) + 1, &branches)?;
         let rows = self
             .client
             .query(&format!("EXPLAIN {}", sql.text), &sql.params())
@@ -373,12 +363,15 @@ impl Ledger {
             return Err(not_found());
         }
         let order_cols = order_columns("o");
+        // The history is read with the branch and card id as constants (not joined to the order
+        // row): the planner then picks the timeline index in every monthly partition.
         let sql = format!(
             "SELECT {order_cols}, h.desk_id, h.seq, h.at, h.received_at, h.kind, h.state, \
                     h.operator, h.d1_status, h.operation_id, h.error_code, h.error_message, h.detail \
              FROM ledger.orders AS o \
-             LEFT JOIN ledger.order_events AS h \
-               ON h.branch_id = o.branch_id AND h.card_id = o.card_id \
+             LEFT JOIN LATERAL ( \
+                 SELECT e.* FROM ledger.order_events AS e \
+                 WHERE e.branch_id = $1 AND e.card_id = $2) AS h ON true \
              WHERE o.branch_id = $1 AND o.card_id = $2 \
              ORDER BY h.at, h.received_at, h.desk_id, h.seq"
         );
@@ -406,6 +399,23 @@ mod tests {
 
     use super::*;
 
+    fn b1() -> Vec<String> {
+        vec!["B1".to_owned()]
+    }
+
+    #[test]
+    fn many_branches_are_merged_per_branch_or_through_one_lateral() {
+        let q = OrderQuery::default();
+        let two = build_list_sql(&q, 51, &["B1".into(), "B2".into()]).unwrap();
+        assert_eq!(two.text.matches("UNION ALL").count(), 1);
+        let many: Vec<String> = (0..=crate::sql::MAX_BRANCHES_UNROLLED)
+            .map(|i| format!("B{i}"))
+            .collect();
+        let lateral = build_list_sql(&q, 51, &many).unwrap();
+        assert!(lateral.text.contains("CROSS JOIN LATERAL"));
+        assert!(!lateral.text.contains("UNION ALL"));
+    }
+
     #[test]
     fn cursor_tokens_round_trip_and_refuse_garbage() {
         let c = Cursor {
@@ -425,7 +435,7 @@ mod tests {
     #[test]
     fn page_sizes_periods_filters_and_searches_are_checked() {
         let ok = OrderQuery::default();
-        assert!(build_list_sql(&ok, 51).is_ok());
+        assert!(build_list_sql(&ok, 51, &b1()).is_ok());
         for bad in [
             OrderQuery {
                 page_size: 0,
@@ -470,14 +480,14 @@ mod tests {
                 ..OrderQuery::default()
             },
         ] {
-            let e = build_list_sql(&bad, 10).err().expect("refused");
+            let e = build_list_sql(&bad, 10, &b1()).err().expect("refused");
             assert!(matches!(e, LedgerError::InvalidQuery(_)), "{e}");
         }
         let max = OrderQuery {
             page_size: MAX_PAGE_SIZE,
             ..OrderQuery::default()
         };
-        assert!(build_list_sql(&max, 501).is_ok());
+        assert!(build_list_sql(&max, 501, &b1()).is_ok());
         let last4 = OrderQuery {
             search: Some(Search {
                 text: "55".into(),
@@ -485,7 +495,7 @@ mod tests {
             }),
             ..OrderQuery::default()
         };
-        let sql = build_list_sql(&last4, 10).unwrap();
+        let sql = build_list_sql(&last4, 10, &b1()).unwrap();
         assert!(sql.text.contains("o.pan_last4 LIKE"));
         assert!(!sql.text.contains("ILIKE"));
         let blank = OrderQuery {
@@ -495,6 +505,11 @@ mod tests {
             }),
             ..OrderQuery::default()
         };
-        assert!(!build_list_sql(&blank, 10).unwrap().text.contains("LIKE"));
+        assert!(
+            !build_list_sql(&blank, 10, &b1())
+                .unwrap()
+                .text
+                .contains("LIKE")
+        );
     }
 }

@@ -10,8 +10,8 @@ use order_journal::{
 use crate::desk::Ledger;
 use crate::error::{LedgerError, Result};
 use crate::ids::{BranchId, DeskId};
-use crate::sql::Sql;
-use crate::types::{LedgerOrder, order_columns, to_offset};
+use crate::sql::{Sql, newest_orders};
+use crate::types::{LedgerOrder, to_offset};
 
 /// Which orders a report covers: every visible branch by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,15 +31,13 @@ fn bucket_millis(bucket: Bucket) -> i64 {
     }
 }
 
-/// `WHERE` conditions of a report over `range` and `scope` (orders aliased `o`).
-fn scoped(sql: &mut Sql, range: TimeRange, scope: &Scope) -> Result<String> {
-    let mut conds = vec!["o.branch_id = ANY(ledger.my_branches())".to_owned()];
-    if let Some(branch) = &scope.branch {
-        conds.push(format!(
-            "o.branch_id = {}",
-            sql.param(branch.as_str().to_owned())
-        ));
-    }
+/// `WHERE` conditions of a report over `range`, `branches` (the visible ones, or the one asked
+/// for) and `scope` (orders aliased `o`).
+fn scoped(sql: &mut Sql, range: TimeRange, branches: &[String], scope: &Scope) -> Result<String> {
+    let mut conds = vec![format!(
+        "o.branch_id = ANY({}::text[])",
+        sql.param(branches.to_vec())
+    )];
     if let Some(desk) = &scope.desk {
         conds.push(format!(
             "o.desk_id = {}",
@@ -76,8 +74,9 @@ impl Ledger {
             )));
         }
 
+        let branches = self.visible_branches(scope.branch.as_ref()).await?;
         let mut per_bucket = Sql::default();
-        let cond = scoped(&mut per_bucket, range, scope)?;
+        let cond = scoped(&mut per_bucket, range, &branches, scope)?;
         let b = per_bucket.param(bms);
         per_bucket.text = format!(
             "SELECT ((extract(epoch FROM o.created_at) * 1000)::bigint / {b}) AS bucket, \
@@ -86,7 +85,7 @@ impl Ledger {
         );
         let grouped = |expr: &str| -> Result<Sql> {
             let mut sql = Sql::default();
-            let cond = scoped(&mut sql, range, scope)?;
+            let cond = scoped(&mut sql, range, &branches, scope)?;
             sql.text = format!(
                 "SELECT {expr} AS label, count(*) AS n FROM ledger.orders AS o \
                  WHERE {cond} AND o.state IN {FAILURE_STATES} \
@@ -147,15 +146,12 @@ impl Ledger {
                 "the number of exceptions must be between 1 and {MAX_EXCEPTIONS}"
             )));
         }
-        let mut sql = Sql::default();
-        let mut conds = vec!["o.branch_id = vb.branch_id".to_owned()];
-        let mut outer = String::new();
-        if let Some(branch) = &scope.branch {
-            outer = format!(
-                "WHERE vb.branch_id = {}",
-                sql.param(branch.as_str().to_owned())
-            );
+        let branches = self.visible_branches(scope.branch.as_ref()).await?;
+        if branches.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut sql = Sql::default();
+        let mut conds = Vec::new();
         if let Some(desk) = &scope.desk {
             conds.push(format!(
                 "o.desk_id = {}",
@@ -172,18 +168,7 @@ impl Ledger {
                   AND o.updated_at < now() - make_interval(secs => {stuck})))"
         ));
         let limit = sql.param(i64::from(q.limit));
-        let inner_cols = order_columns("o");
-        let outer_cols = order_columns("x");
-        sql.text = format!(
-            "SELECT {outer_cols} \
-             FROM unnest(ledger.my_branches()) AS vb(branch_id) \
-             CROSS JOIN LATERAL ( \
-                 SELECT {inner_cols} FROM ledger.orders AS o WHERE {} \
-                 ORDER BY o.created_at DESC, o.card_id DESC LIMIT {limit}) AS x \
-             {outer} \
-             ORDER BY x.created_at DESC, x.card_id DESC, x.branch_id DESC LIMIT {limit}",
-            conds.join(" AND ")
-        );
+        sql.text = newest_orders(&mut sql, &branches, &conds, &limit);
         let rows = self.client.query(&sql.text, &sql.params()).await?;
         rows.iter().map(LedgerOrder::from_row).collect()
     }

@@ -114,6 +114,28 @@ async fn a_desk_cannot_take_another_desks_identity() {
     assert_eq!(row.get::<_, String>(1), a.desk_id.as_str());
     let b_seq = b.connect().await.last_seq().await.unwrap();
     assert_eq!(b_seq, 0, "desk b's stream is untouched");
+
+    // A desk can only announce events of its own stream that the ledger holds.
+    for (from, to) in [(1, 2), (0, 1), (2, 1)] {
+        let e = sql
+            .execute(
+                "SELECT ledger.announce($1, $2)",
+                &[&(from as i64), &(to as i64)],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(sqlstate(&e), "LD002", "{from}..{to}: {e}");
+    }
+    sql.execute("SELECT ledger.announce(1, 1)", &[])
+        .await
+        .unwrap();
+    let e = ledger
+        .admin_sql()
+        .await
+        .execute("SELECT ledger.announce(1, 1)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "LD001", "{e}");
 }
 
 #[tokio::test]
