@@ -17,6 +17,7 @@
 pub mod dev_hooks;
 mod error;
 mod keys;
+mod ledger;
 mod lenient;
 mod load;
 mod model;
@@ -27,6 +28,7 @@ mod validate;
 
 pub use error::{ConfigError, Problem};
 pub use keys::{MAX_KEY_LABEL, MAX_TOKEN_LABEL};
+pub use ledger::{DESK_ROLE_PREFIX, LedgerConfig};
 pub use load::{FileReport, LoadedConfig};
 pub use model::*;
 pub use sources::{

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Problem};
+use crate::ledger::LedgerConfig;
 use crate::model::{
     Config, D1Config, Environment, JournalConfig, KeysConfig, LogConfig, Product, RetryConfig,
     Services, Station, Supervisors, UiConfig,
@@ -52,6 +53,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "journal",
     "log",
     "keys",
+    "ledger",
 ];
 
 /// Sections as deserialized; `None` (or a missing list element) when it could not be read, in
@@ -76,6 +78,7 @@ pub(crate) struct Draft {
     /// `ui.idle_clear_seconds` as the machine file (or the defaults under it) sets it: the
     /// upper bound for a per-user file or a variable. `None` when no machine file was read.
     pub machine_idle_bound: Option<u32>,
+    pub ledger: Option<LedgerConfig>,
 }
 
 /// Collects problems and knows where each merged value came from.
@@ -204,6 +207,11 @@ impl<'a> Reporter<'a> {
     }
 
     /// Report a problem at `key`. `value` is shown to people: never pass secret material.
+    /// Whether a problem at `key` was already reported.
+    pub fn has_problem_at(&self, key: &str) -> bool {
+        self.problems.iter().any(|p| p.key == key)
+    }
+
     pub fn report(&mut self, key: &str, value: Option<String>, message: impl Into<String>) {
         let source = self.source_of(key);
         self.problems.push(Problem {
@@ -469,6 +477,7 @@ fn read_draft(reporter: &mut Reporter<'_>, root: &Value) -> Draft {
         keys: section(reporter, dict.get("keys"), "keys"),
         machine_file: None,
         machine_idle_bound: None,
+        ledger: section(reporter, dict.get("ledger"), "ledger"),
     }
 }
 

@@ -20,7 +20,7 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub const MAX_CODE_CHARS: usize = 100;
 
 /// D1 identifiers: `^[A-Za-z0-9_-]{1,64}$`, and nothing PAN-shaped.
-pub(crate) fn check_d1_id(field: &'static str, value: &str) -> Result<()> {
+pub fn check_d1_id(field: &'static str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(invalid(field, "it is empty"));
     }
@@ -43,7 +43,7 @@ pub(crate) fn check_d1_id(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// Configuration labels and the operator name: 1..=max printable characters, nothing PAN-shaped.
-pub(crate) fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
+pub fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(invalid(field, "it is empty"));
     }

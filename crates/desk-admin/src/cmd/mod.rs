@@ -3,6 +3,7 @@
 pub mod config;
 pub mod doctor;
 pub mod journal;
+pub mod ledger;
 pub mod prompt;
 pub mod secrets;
 pub mod token;
