@@ -14,6 +14,7 @@ fn issuance_desk_commands() -> &'static [&'static str] {
     &[
         "app_info",
         "check_connection",
+        "ledger_status",
         "order_form_options",
         "check_order",
         "review_order",

@@ -14,6 +14,10 @@ pub struct OrderChanged {
     pub card_id: String,
 }
 
+/// The branch ledger's state changed (for the status bar).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct LedgerChanged(pub order_workflow::LedgerStatus);
+
 /// Emitted by the UI once the first screen is interactive.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct UiReady;

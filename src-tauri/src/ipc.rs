@@ -7,13 +7,14 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::commands;
-use crate::events::{OrderChanged, UiReady};
+use crate::events::{LedgerChanged, OrderChanged, UiReady};
 
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             commands::app::app_info,
             commands::status::check_connection,
+            commands::status::ledger_status,
             commands::orders::order_form_options,
             commands::orders::check_order,
             commands::orders::review_order,
@@ -29,7 +30,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::journal::order_exceptions,
             commands::journal::export_orders,
         ])
-        .events(collect_events![UiReady, OrderChanged])
+        .events(collect_events![UiReady, OrderChanged, LedgerChanged])
 }
 
 /// The committed bindings file.

@@ -322,3 +322,25 @@ describe("order truth", () => {
     expect(row.textContent).toContain("bandeja de salida");
   });
 });
+
+describe("branch ledger", () => {
+  it("says 'this desk only' without a ledger", async () => {
+    renderApp(fakeBackend());
+    const ledger = await screen.findByTestId("ledger-status");
+    expect(ledger.textContent).toContain("this desk only");
+  });
+
+  it("shows the changes waiting for the ledger and since when, then up to date", async () => {
+    const since = new Date(2026, 10, 30, 10, 42).getTime();
+    const backend = fakeBackend({
+      ledger: { state: "unreachable", waiting: 3, waitingSince: since, lastSync: null, problem: "unreachable" },
+    });
+    renderApp(backend);
+    const ledger = await screen.findByTestId("ledger-status");
+    await waitFor(() => expect(ledger.textContent).toContain("3 changes waiting since 10:42"));
+    expect(ledger.textContent).toContain("unreachable");
+    backend.emitLedgerChanged({ state: "up_to_date", waiting: 0, waitingSince: null, lastSync: Date.now(), problem: null });
+    await waitFor(() => expect(screen.getByTestId("ledger-status").getAttribute("data-state")).toBe("up_to_date"));
+    expect(screen.getByTestId("ledger-status").textContent).toContain("up to date");
+  });
+});

@@ -191,13 +191,9 @@ impl Event {
                 wire.insert("correlation_id".into(), json!(intent.correlation_id));
             }
             Change::Transition(t) => {
+                // A transition to `intent` is the journal's "not sent": the attempt certainly
+                // did not leave the desk. The order's labels come only with Change::Intent.
                 let state = t.state;
-                if state == OrderState::Intent {
-                    return Err(refuse(
-                        "state",
-                        "cannot be intent in a transition (send the intent as Change::Intent)",
-                    ));
-                }
                 if let Some(op) = &t.operation_id {
                     check_d1_id("operation_id", op).map_err(journal_rule)?;
                 }
@@ -350,10 +346,16 @@ mod tests {
     }
 
     #[test]
-    fn a_transition_needs_a_state_other_than_intent() {
-        let event = Event::transition(2, at(), "card-1", "jane", OrderState::Intent);
-        let e = event.to_wire().unwrap_err().to_string();
-        assert!(e.contains("event 2 was refused: state"), "{e}");
+    fn a_transition_back_to_intent_is_the_journals_not_sent() {
+        let event = Event::transition(2, at(), "card-1", "jane", OrderState::Intent)
+            .with(|t| t.detail = Some("not sent: connection".into()));
+        let wire = event.to_wire().unwrap();
+        assert_eq!(wire["kind"], "transition");
+        assert_eq!(wire["state"], "intent");
+        assert!(
+            wire.get("consumer_id").is_none(),
+            "labels come only with the intent"
+        );
     }
 
     #[test]

@@ -295,3 +295,37 @@ async fn a_thousand_events_append_in_one_call_and_two_connections_of_one_desk_do
         .get(0);
     assert_eq!(count, 1004);
 }
+
+#[tokio::test]
+async fn a_not_sent_attempt_and_no_record_follow_the_journals_order_truth() {
+    let mut ledger = Server::from_env().ledger().await;
+    let desk = ledger.desk("truth", "B1").await;
+    let api = desk.connect().await;
+    let branch = BranchId::parse("B1").unwrap();
+    let intent = full_order(1, "card-t", 0).remove(0);
+    let events = [
+        intent,
+        Event::transition(2, at(1), "card-t", "jane", OrderState::Sending),
+        // The attempt certainly did not leave the desk: back to intent.
+        Event::transition(3, at(2), "card-t", "jane", OrderState::Intent)
+            .with(|t| t.detail = Some("not sent: connection".into())),
+        Event::transition(4, at(3), "card-t", "jane", OrderState::Sending),
+        Event::transition(5, at(4), "card-t", "jane", OrderState::OutcomeUnknown),
+        Event::transition(6, at(5), "card-t", "jane", OrderState::NoRecord)
+            .with(|t| t.error_code = Some("no_record".into())),
+    ];
+    assert_eq!(api.append(&events).await.unwrap(), 6);
+    let detail = api.detail(&branch, "card-t").await.unwrap();
+    assert_eq!(detail.order.state, OrderState::NoRecord);
+    assert_eq!(detail.history[2].state, OrderState::Intent);
+    assert_eq!(detail.history[2].kind, "transition");
+    // No record is not final: D1's late answer still wins.
+    let late = [
+        Event::transition(7, at(6), "card-t", "jane", OrderState::Accepted)
+            .with(|t| t.operation_id = Some("op-late".into())),
+    ];
+    assert_eq!(api.append(&late).await.unwrap(), 7);
+    let detail = api.detail(&branch, "card-t").await.unwrap();
+    assert_eq!(detail.order.state, OrderState::Accepted);
+    assert_eq!(detail.order.operation_id.as_deref(), Some("op-late"));
+}

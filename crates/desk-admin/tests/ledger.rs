@@ -201,7 +201,7 @@ fn migrate_add_desk_and_status_as_the_dba() {
 
     let o = env.run(&["ledger", "status", "--json"], &admin);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(json["schema_version"], 3);
+    assert_eq!(json["schema_version"], 4);
     assert_eq!(json["sync"]["desks"][0]["desk_id"], desk.as_str());
     assert_eq!(json["sync"]["desks"][0]["last_seq"], 0);
 

@@ -30,6 +30,7 @@
 
 mod db;
 mod error;
+mod outbox;
 mod query;
 pub mod sanitize;
 #[doc(hidden)]
@@ -39,6 +40,7 @@ mod write;
 
 pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, lock_path};
 pub use error::{JournalError, Result};
+pub use outbox::{ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent};
 pub use query::{
     Bucket, BucketCount, CSV_HEADER, Cursor, DEFAULT_PAGE_SIZE, DEFAULT_RETENTION, ExceptionQuery,
     LabelCount, MAX_BUCKETS, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS,

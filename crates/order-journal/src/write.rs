@@ -157,6 +157,7 @@ impl Journal {
                 "INSERT INTO order_events (order_id, at, state) VALUES (?1, ?2, 'intent')",
             )?
             .execute(params![id, now])?;
+            crate::outbox::queue_intent(&tx, now, order)?;
             tx.commit()?;
             Ok(OrderId(id))
         })
@@ -461,9 +462,23 @@ impl Journal {
                 cur.id,
                 now,
                 change.to.as_str(),
-                change.d1_status.flatten(),
+                change.d1_status.clone().flatten(),
                 change.detail
             ])?;
+            crate::outbox::queue_transition(
+                &tx,
+                &crate::outbox::QueuedTransition {
+                    order_id: cur.id,
+                    at: now,
+                    state: change.to,
+                    d1_status: change.d1_status.as_ref().and_then(|s| s.as_deref()),
+                    error: change
+                        .error
+                        .as_ref()
+                        .map(|(code, message)| (code.as_deref(), message.as_deref())),
+                    detail: change.detail.as_deref(),
+                },
+            )?;
             tx.commit()?;
             Ok(())
         }

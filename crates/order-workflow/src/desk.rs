@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use d1_client::{D1Client, EncryptionKey, OrderIds, PreparedOrder};
 use order_journal::{Journal, NewOrder, PanLast4, Timestamp};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use crate::catalog::Catalog;
 use crate::draft::OrderDraft;
 use crate::error::WorkflowError;
+use crate::ledger_sync::{LedgerLink, LedgerStatus};
 use crate::views::{FormOptions, OrderChanged, OrderProgress, OrderReview, SubmittedOrder};
 
 /// How the desk treats orders whose outcome it does not know yet.
@@ -66,6 +67,12 @@ pub(crate) struct Inner {
     pub(crate) changes: broadcast::Sender<OrderChanged>,
     /// What is left of [`DeskSettings::failing_acceptance_writes`].
     pub(crate) failing_writes_left: AtomicU32,
+    /// Notified after every journal call: the ledger sync pushes at once.
+    journal_written: Arc<Notify>,
+    /// The branch ledger, when one is configured.
+    ledger: OnceLock<LedgerLink>,
+    /// Why a configured ledger could not even be set up (e.g. no client identity).
+    ledger_problem: OnceLock<String>,
 }
 
 impl OrderDesk {
@@ -91,6 +98,9 @@ impl OrderDesk {
                 changes: broadcast::channel(256).0,
                 failing_writes_left: AtomicU32::new(settings.failing_acceptance_writes),
                 settings,
+                journal_written: Arc::new(Notify::new()),
+                ledger: OnceLock::new(),
+                ledger_problem: OnceLock::new(),
             }),
         }
     }
@@ -101,6 +111,43 @@ impl OrderDesk {
 
     pub fn journal(&self) -> &Journal {
         &self.inner.journal
+    }
+
+    /// Starts pushing this desk's journal to the branch ledger (once; later calls do nothing).
+    pub fn attach_ledger(&self, options: branch_ledger::ConnectOptions) -> LedgerLink {
+        self.inner
+            .ledger
+            .get_or_init(|| {
+                LedgerLink::start(
+                    options,
+                    self.inner.journal.clone(),
+                    Arc::clone(&self.inner.journal_written),
+                )
+            })
+            .clone()
+    }
+
+    /// The branch ledger, when one is configured.
+    pub fn ledger(&self) -> Option<&LedgerLink> {
+        self.inner.ledger.get()
+    }
+
+    /// A ledger is configured but cannot be used (`problem`: a stable code such as `setup`).
+    pub fn ledger_unavailable(&self, problem: &str) {
+        let _ = self.inner.ledger_problem.set(problem.to_owned());
+    }
+
+    /// Where this desk's record stands with the branch ledger.
+    pub fn ledger_status(&self) -> LedgerStatus {
+        if let Some(problem) = self.inner.ledger_problem.get() {
+            return LedgerStatus {
+                state: crate::LedgerState::Refused,
+                problem: Some(problem.clone()),
+                ..LedgerStatus::not_configured()
+            };
+        }
+        self.ledger()
+            .map_or_else(LedgerStatus::not_configured, LedgerLink::status)
     }
 
     /// Every change of an order's state this desk makes, as it happens (for the window).
@@ -230,10 +277,12 @@ impl OrderDesk {
         call: impl FnOnce(&Journal) -> order_journal::Result<T> + Send + 'static,
     ) -> Result<T, WorkflowError> {
         let journal = self.inner.journal.clone();
-        tokio::task::spawn_blocking(move || call(&journal))
+        let result = tokio::task::spawn_blocking(move || call(&journal))
             .await
             .map_err(|e| WorkflowError::Task(e.to_string()))?
-            .map_err(WorkflowError::from)
+            .map_err(WorkflowError::from);
+        self.inner.journal_written.notify_one();
+        result
     }
 
     /// Tells the window (and anyone listening) that an order changed.

@@ -9,6 +9,7 @@ mod draft;
 mod error;
 mod follow;
 pub mod key_store;
+pub mod ledger_sync;
 pub mod policy;
 mod send;
 pub mod setup;
@@ -20,6 +21,7 @@ pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
 pub use error::WorkflowError;
+pub use ledger_sync::{LedgerLink, LedgerState, LedgerStatus};
 pub use policy::ErrorKind;
 pub use supervisor::{
     ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,

@@ -20,10 +20,13 @@ import type {
   RefreshResult_Serialize,
   SupervisorAccess,
   InterruptedOrder_Serialize,
+  LedgerStatus_Serialize,
 } from "./bindings";
 
 export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";
 export type InterruptedOrder = InterruptedOrder_Serialize;
+export type LedgerStatus = LedgerStatus_Serialize;
+export type { LedgerState } from "./bindings";
 export type IpcError = IpcError_Serialize;
 export type FieldProblem = FieldProblem_Serialize;
 export type FormOptions = FormOptions_Serialize;
@@ -59,6 +62,10 @@ export interface Backend {
   orderStatus(cardId: string): Promise<Result<ProductionView>>;
   /** The orders the previous run left unfinished, with what is known of each now. */
   interruptedOrders(): Promise<Result<InterruptedOrder[]>>;
+  /** Where this desk's record stands with the branch ledger. */
+  ledgerStatus(): Promise<Result<LedgerStatus>>;
+  /** Calls `listener` with every change of the ledger's state; returns the unsubscribe. */
+  onLedgerChanged(listener: (status: LedgerStatus) => void): Promise<() => void>;
   /** Calls `listener` with the card id of every order that changes; returns the unsubscribe. */
   onOrderChanged(listener: (cardId: string) => void): Promise<() => void>;
 

@@ -11,6 +11,8 @@ export const commands = {
 	appInfo: () => typedError<AppInfo_Serialize, IpcError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  Fetches (or reuses) a D1 access token: proves D1 is reachable and accepts this desk. */
 	checkConnection: () => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("check_connection")),
+	/**  Where this desk's record stands with the branch ledger (or that there is none). */
+	ledgerStatus: () => typedError<LedgerStatus_Serialize, IpcError_Serialize>(__TAURI_INVOKE("ledger_status")),
 	/**  Products, stations and priorities the form offers. */
 	orderFormOptions: () => typedError<FormOptions_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_form_options")),
 	/**  Every problem with the draft (empty when it can be sent). Nothing is sent. */
@@ -46,6 +48,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	ledgerChanged: makeEvent<LedgerChanged_Serialize, LedgerChanged_Deserialize>("ledger-changed"),
 	orderChanged: makeEvent<OrderChanged, OrderChanged>("order-changed"),
 	uiReady: makeEvent<UiReady, UiReady>("ui-ready"),
 };
@@ -348,6 +351,65 @@ export type IpcError_Serialize = {
 	cardId: string | null,
 	/**  For `validation`: every field with a problem. */
 	fields: FieldProblem_Serialize[],
+};
+
+/**  The branch ledger's state changed (for the status bar). */
+export type LedgerChanged = LedgerChanged_Serialize | LedgerChanged_Deserialize;
+
+/**  The branch ledger's state changed (for the status bar). */
+export type LedgerChanged_Deserialize = LedgerStatus_Deserialize;
+
+/**  The branch ledger's state changed (for the status bar). */
+export type LedgerChanged_Serialize = LedgerStatus_Serialize;
+
+/**  Where this desk's record stands with the branch ledger. */
+export type LedgerState = 
+/**  No ledger is configured: this desk works alone on its journal ("this desk only"). */
+"not_configured" | 
+/**  Connecting for the first time since start. */
+"connecting" | 
+/**  Every change of this desk is in the ledger. */
+"up_to_date" | 
+/**  Changes are being pushed. */
+"waiting" | 
+/**  The ledger cannot be reached; changes wait in the journal and go when it is back. */
+"unreachable" | 
+/**  The ledger refused this desk or its stream (`problem` says why): a person must look. */
+"refused";
+
+/**  The ledger's state as the window shows it. */
+export type LedgerStatus = LedgerStatus_Serialize | LedgerStatus_Deserialize;
+
+/**  The ledger's state as the window shows it. */
+export type LedgerStatus_Deserialize = {
+	state: LedgerState,
+	/**  Changes of this desk not in the ledger yet. */
+	waiting: number,
+	/**  When the oldest waiting change happened (ms since the Unix epoch). */
+	waitingSince?: number | null,
+	/**  When the ledger last confirmed this desk is up to date (ms since the Unix epoch). */
+	lastSync?: number | null,
+	/**
+	 *  Why the ledger is unreachable or refused this desk: a stable code (`unreachable`, `tls`,
+	 *  `unauthorized`, `not_a_desk`, `schema`, `conflict`, …) for the window's words.
+	 */
+	problem?: string | null,
+};
+
+/**  The ledger's state as the window shows it. */
+export type LedgerStatus_Serialize = {
+	state: LedgerState,
+	/**  Changes of this desk not in the ledger yet. */
+	waiting: number,
+	/**  When the oldest waiting change happened (ms since the Unix epoch). */
+	waitingSince: number | null,
+	/**  When the ledger last confirmed this desk is up to date (ms since the Unix epoch). */
+	lastSync: number | null,
+	/**
+	 *  Why the ledger is unreachable or refused this desk: a stable code (`unreachable`, `tls`,
+	 *  `unauthorized`, `not_a_desk`, `schema`, `conflict`, …) for the window's words.
+	 */
+	problem: string | null,
 };
 
 /**

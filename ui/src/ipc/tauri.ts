@@ -42,6 +42,12 @@ export const tauriBackend: Backend = {
   async orderStatus(cardId) {
     return toResult(await commands.orderStatus(cardId));
   },
+  async ledgerStatus() {
+    return toResult(await commands.ledgerStatus());
+  },
+  async onLedgerChanged(listener) {
+    return events.ledgerChanged.listen((event) => listener(event.payload));
+  },
   async interruptedOrders() {
     return toResult(await commands.interruptedOrders());
   },

@@ -5,6 +5,7 @@ import type {
   FormOptions,
   InterruptedOrder,
   IpcError,
+  LedgerStatus,
   OrderDraft,
   OrderProgress,
   ProductionView,
@@ -28,6 +29,8 @@ export interface FakeScript {
   statuses?: Array<Pick<ProductionView, "detailsStatus" | "phase" | "status" | "reason"> | IpcError>;
   /** What `interruptedOrders` answers (changeable by the test; then call `emitOrderChanged`). */
   interrupted?: InterruptedOrder[];
+  /** What `ledgerStatus` answers (default: no ledger configured). */
+  ledger?: LedgerStatus;
 }
 
 export interface FakeBackend extends Backend, FakeJournal {
@@ -37,6 +40,8 @@ export interface FakeBackend extends Backend, FakeJournal {
   script: FakeScript;
   /** Plays the shell's `order-changed` event. */
   emitOrderChanged(cardId: string): void;
+  /** Plays the shell's `ledger-changed` event. */
+  emitLedgerChanged(status: LedgerStatus): void;
 }
 
 export function fakeError(kind: IpcError["kind"], message: string, extra: Partial<IpcError> = {}): IpcError {
@@ -69,6 +74,7 @@ const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}): FakeBackend {
   let statusCalls = 0;
   const listeners = new Set<(cardId: string) => void>();
+  const ledgerListeners = new Set<(status: LedgerStatus) => void>();
   const order = (): SubmittedOrder => ({
     outcome: script.outcome ?? "accepted",
     cardId: "card-0001",
@@ -85,6 +91,18 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
     script,
     emitOrderChanged(cardId) {
       listeners.forEach((listener) => listener(cardId));
+    },
+    emitLedgerChanged(status) {
+      ledgerListeners.forEach((listener) => listener(status));
+    },
+    async ledgerStatus() {
+      return ok(
+        script.ledger ?? { state: "not_configured", waiting: 0, waitingSince: null, lastSync: null, problem: null },
+      );
+    },
+    async onLedgerChanged(listener) {
+      ledgerListeners.add(listener);
+      return () => ledgerListeners.delete(listener);
     },
     async interruptedOrders() {
       return ok(structuredClone(script.interrupted ?? []));
