@@ -29,5 +29,6 @@ fn issuance_desk_commands() -> &'static [&'static str] {
         "order_stats",
         "order_exceptions",
         "export_orders",
+        "desk_syncs",
     ]
 }

@@ -68,7 +68,11 @@ async fn connect_ledger(app: &AppHandle, desk: &OrderDesk, config: &desk_config:
     })
     .await;
     let link = match options {
-        Ok(Ok(Some(options))) => desk.attach_ledger(options),
+        Ok(Ok(Some(options))) => {
+            let link = desk.attach_ledger(options);
+            desk.follow_branch();
+            link
+        }
         Ok(Ok(None)) => return,
         Ok(Err(error)) => {
             tracing::error!(%error, "the branch ledger cannot be set up: orders wait in the journal");

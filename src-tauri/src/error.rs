@@ -113,6 +113,14 @@ impl From<WorkflowError> for IpcError {
                 what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),
                 ..Self::new(kind, error.to_string())
             },
+            WorkflowError::Ledger { code, message } => Self {
+                code: Some(format!("ledger_{code}")),
+                what_to_do: Some(
+                    "The branch ledger cannot answer now; orders are kept on each desk and sent when it is back. If it lasts, call IT."
+                        .to_owned(),
+                ),
+                ..Self::new(kind, message)
+            },
             WorkflowError::Task(_) => Self {
                 code: Some("journal".to_owned()),
                 what_to_do: Some("Nothing was sent. Try again; if it repeats, call IT.".to_owned()),

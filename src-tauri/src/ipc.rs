@@ -29,6 +29,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::journal::order_stats,
             commands::journal::order_exceptions,
             commands::journal::export_orders,
+            commands::journal::desk_syncs,
         ])
         .events(collect_events![UiReady, OrderChanged, LedgerChanged])
 }

@@ -45,6 +45,7 @@ pub use query::{
     Bucket, BucketCount, CSV_HEADER, Cursor, DEFAULT_PAGE_SIZE, DEFAULT_RETENTION, ExceptionQuery,
     LabelCount, MAX_BUCKETS, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS,
     MIN_PREFIX_CHARS, MIN_RETENTION, MatchMode, OrderQuery, Page, Search, Stats, TimeRange,
+    csv_safe,
 };
 pub use types::{
     HistoryEntry, NewOrder, OperationStatus, OrderDetail, OrderId, OrderState, OrderSummary,

@@ -534,7 +534,9 @@ fn list_on(conn: &Connection, q: &OrderQuery) -> Result<Page<OrderSummary>> {
 
 /// Neutralizes spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or CR gets a
 /// leading `'`.
-fn csv_safe(cell: &str) -> String {
+/// A CSV cell a spreadsheet will not run as a formula (a leading `'` before `= + - @` and
+/// control characters).
+pub fn csv_safe(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell.to_owned(),

@@ -105,6 +105,11 @@ impl OrderDesk {
         }
     }
 
+    /// The OS user at this desk.
+    pub fn operator(&self) -> &str {
+        &self.inner.operator
+    }
+
     pub fn client(&self) -> &D1Client {
         &self.inner.client
     }

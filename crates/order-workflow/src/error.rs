@@ -33,6 +33,9 @@ pub enum WorkflowError {
     /// person must look (the station's output tray) before anyone orders again.
     #[error("D1 has no record of order {card_id} {after_seconds} s after it was sent")]
     NoRecord { card_id: String, after_seconds: u64 },
+    /// The branch ledger could not answer (`code`: the ledger's stable error name).
+    #[error("the branch ledger: {message}")]
+    Ledger { code: String, message: String },
     /// The order is past sending (D1 has it, or it is final): it is never sent again.
     #[error("order {card_id} is {state}: it cannot be sent again")]
     NotSendable {
@@ -73,6 +76,8 @@ impl WorkflowError {
             Self::NothingToRetry | Self::NotSendable { .. } => ErrorKind::Rejected,
             Self::Setup(_) | Self::Training(_) => ErrorKind::Setup,
             Self::Journal(_) | Self::Task(_) => ErrorKind::Internal,
+            Self::Ledger { code, .. } if code == "unreachable" => ErrorKind::Unavailable,
+            Self::Ledger { .. } => ErrorKind::Internal,
         }
     }
 }

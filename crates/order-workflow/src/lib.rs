@@ -2,6 +2,7 @@
 //! journalled, encrypted order; D1 accepts it (or the unknown outcome is reconciled); its
 //! production is followed. Training mode runs all of it against an in-process D1 sandbox.
 
+mod branch;
 mod catalog;
 pub mod crash;
 mod desk;
@@ -17,6 +18,7 @@ pub mod supervisor;
 pub mod training;
 mod views;
 
+pub use branch::{DeskSync, STALE_AFTER_MS};
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};

@@ -139,7 +139,8 @@ pub struct ProductionView {
 }
 
 /// An order changed (state, production status, or the journal finally took a write): the
-/// window asks again about it.
+/// window asks again about it. `card_id` `*` (never a D1 id): any order may have changed (the
+/// branch ledger's change stream was just reopened).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]

@@ -19,6 +19,7 @@ import type {
   OrderTimeline_Serialize,
   RefreshResult_Serialize,
   SupervisorAccess,
+  DeskSync_Serialize,
   InterruptedOrder_Serialize,
   LedgerStatus_Serialize,
 } from "./bindings";
@@ -43,6 +44,7 @@ export type OrderRow = OrderRow_Serialize;
 export type OrderTimeline = OrderTimeline_Serialize;
 export type TimelineEntry = OrderTimeline_Serialize["history"][number];
 export type RefreshResult = RefreshResult_Serialize;
+export type DeskSync = DeskSync_Serialize;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
@@ -81,4 +83,6 @@ export interface Backend {
   orderExceptions(): Promise<Result<OrderRow[]>>;
   /** Writes a masked CSV to the Downloads folder; says where. */
   exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
+  /** Every desk of the branch with its last sync (empty without a branch ledger). */
+  deskSyncs(): Promise<Result<DeskSync[]>>;
 }

@@ -44,6 +44,11 @@ export const commands = {
 	 *  anywhere else.
 	 */
 	exportOrders: (filter: OrderFilter_Deserialize) => typedError<ExportResult, IpcError_Serialize>(__TAURI_INVOKE("export_orders", { filter })),
+	/**
+	 *  Every desk of the branch (a regional desk: its region) with its last sync; empty without a
+	 *  ledger.
+	 */
+	deskSyncs: () => typedError<DeskSync_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("desk_syncs")),
 };
 
 /** Events */
@@ -170,6 +175,37 @@ export type DesignDraft_Serialize = {
 	memberId: string | null,
 	images: string[],
 	cardImage: string | null,
+};
+
+/**  Where one desk of the branch stands with the ledger, as the supervisor screen shows it. */
+export type DeskSync = DeskSync_Serialize | DeskSync_Deserialize;
+
+/**  Where one desk of the branch stands with the ledger, as the supervisor screen shows it. */
+export type DeskSync_Deserialize = {
+	branchId: string,
+	deskId: string,
+	/**  When the desk last told the ledger it was up to date (ms since the Unix epoch). */
+	lastSync?: number | null,
+	/**  When the desk's last order change happened (its clock). */
+	lastEvent?: number | null,
+	/**  No sync for [`STALE_AFTER_MS`]: its orders may not be current. */
+	stale: boolean,
+	/**  This desk. */
+	isThisDesk: boolean,
+};
+
+/**  Where one desk of the branch stands with the ledger, as the supervisor screen shows it. */
+export type DeskSync_Serialize = {
+	branchId: string,
+	deskId: string,
+	/**  When the desk last told the ledger it was up to date (ms since the Unix epoch). */
+	lastSync: number | null,
+	/**  When the desk's last order change happened (its clock). */
+	lastEvent: number | null,
+	/**  No sync for [`STALE_AFTER_MS`]: its orders may not be current. */
+	stale: boolean,
+	/**  This desk. */
+	isThisDesk: boolean,
 };
 
 /**  Which D1 the desk talks to. */
@@ -476,6 +512,8 @@ export type OrderFilter_Deserialize = {
 	issuanceType?: string | null,
 	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
 	search?: string | null,
+	/**  Only the orders of this desk (branch ledger only). */
+	deskId?: string | null,
 	pageSize?: number | null,
 	/**  `next` of the previous page. */
 	after?: string | null,
@@ -495,6 +533,8 @@ export type OrderFilter_Serialize = {
 	issuanceType: string | null,
 	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
 	search: string | null,
+	/**  Only the orders of this desk (branch ledger only). */
+	deskId: string | null,
 	pageSize: number | null,
 	/**  `next` of the previous page. */
 	after: string | null,
@@ -585,6 +625,8 @@ export type OrderRow_Deserialize = {
 	errorMessage?: string | null,
 	/**  Not final: a status refresh can change it. */
 	pending: boolean,
+	/**  The desk that recorded it (branch ledger only; `None`: this desk's journal). */
+	deskId?: string | null,
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -614,6 +656,8 @@ export type OrderRow_Serialize = {
 	errorMessage: string | null,
 	/**  Not final: a status refresh can change it. */
 	pending: boolean,
+	/**  The desk that recorded it (branch ledger only; `None`: this desk's journal). */
+	deskId: string | null,
 };
 
 /**  Where an order is in its life. Each state documents what the start-up reconciler must do. */
@@ -822,6 +866,11 @@ export type SupervisorAccess = {
 	allowed: boolean,
 	/**  The OS user the decision is about. */
 	user: string,
+	/**
+	 *  The supervisor screen shows the whole branch (a ledger is configured), not only this
+	 *  desk's journal.
+	 */
+	branch: boolean,
 };
 
 /**  One step of an order's timeline. */

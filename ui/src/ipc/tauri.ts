@@ -72,6 +72,9 @@ export const tauriBackend: Backend = {
   async orderExceptions() {
     return toResult(await commands.orderExceptions());
   },
+  async deskSyncs() {
+    return toResult(await commands.deskSyncs());
+  },
   async exportOrders(filter) {
     return toResult(await commands.exportOrders(filter));
   },

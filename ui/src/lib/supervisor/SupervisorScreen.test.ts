@@ -164,7 +164,7 @@ describe("supervisor screen", () => {
 
 describe("screen navigation", () => {
   it("a supervisor gets Order | Supervisor in the header", async () => {
-    render(App, { props: { backend: fakeBackend({}, { access: { allowed: true, user: "sofia" } }), pollMs: 5 } });
+    render(App, { props: { backend: fakeBackend({}, { access: { allowed: true, user: "sofia", branch: false } }), pollMs: 5 } });
     await fireEvent.click(await screen.findByTestId("nav-supervisor"));
     expect(await screen.findByTestId("supervisor-screen")).toBeTruthy();
     await fireEvent.click(screen.getByTestId("nav-order"));
@@ -172,9 +172,49 @@ describe("screen navigation", () => {
   });
 
   it("a teller sees no supervisor navigation", async () => {
-    render(App, { props: { backend: fakeBackend({}, { access: { allowed: false, user: "ana" } }), pollMs: 5 } });
+    render(App, { props: { backend: fakeBackend({}, { access: { allowed: false, user: "ana", branch: false } }), pollMs: 5 } });
     await screen.findByRole("heading", { name: "Order a card" });
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.queryByTestId("screen-nav")).toBeNull();
+  });
+});
+
+describe("supervisor screen on the branch ledger", () => {
+  it("says 'this desk only' without a ledger", async () => {
+    render(SupervisorScreen, { props: { backend: fakeBackend({}, { pages: [{ items: [fakeRow()], next: null }] }), clock: () => NOW } });
+    expect((await screen.findByTestId("supervisor-scope")).textContent).toContain("This desk only");
+    expect(screen.queryByLabelText("Desk")).toBeNull();
+  });
+
+  it("shows every desk's last sync, flags a stale desk, filters by desk and names the desk of each row", async () => {
+    const backend = fakeBackend(
+      {},
+      {
+        pages: [{ items: [fakeRow({ deskId: "B1-D2", operator: "luis" })], next: null }],
+        desks: [
+          { branchId: "B1", deskId: "B1-D1", lastSync: NOW - 5_000, lastEvent: NOW - 60_000, stale: false, isThisDesk: true },
+          { branchId: "B1", deskId: "B1-D2", lastSync: NOW - 3_600_000, lastEvent: null, stale: true, isThisDesk: false },
+        ],
+      },
+    );
+    render(SupervisorScreen, { props: { backend, clock: () => NOW } });
+    const scope = await screen.findByTestId("supervisor-scope");
+    await waitFor(() => expect(scope.getAttribute("data-branch")).toBe("true"));
+    const desks = await screen.findAllByTestId("desk-sync");
+    expect(desks.map((d) => d.getAttribute("data-stale"))).toEqual(["false", "true"]);
+    expect(desks[1]?.textContent).toContain("not synced lately");
+    expect((await screen.findByTestId("row-desk")).textContent).toContain("B1-D2");
+    await fireEvent.input(screen.getByLabelText("Desk"), { target: { value: "B1-D2" } });
+    await fireEvent.click(screen.getByTestId("apply-filters"));
+    await waitFor(() => expect(backend.journalCalls.list.at(-1)?.deskId).toBe("B1-D2"));
+  });
+
+  it("follows changes from any desk without being asked", async () => {
+    const backend = fakeBackend({}, { pages: [{ items: [fakeRow()], next: null }], desks: [] });
+    render(SupervisorScreen, { props: { backend, clock: () => NOW } });
+    await screen.findAllByTestId("order-row");
+    const before = backend.journalCalls.list.length;
+    backend.emitOrderChanged("card-from-desk-2");
+    await waitFor(() => expect(backend.journalCalls.list.length).toBeGreaterThan(before));
   });
 });
