@@ -34,9 +34,9 @@ fn card_input(i: u32) -> CardDataInput {
         format!("{:02}/{}", 1 + i % 12, 35 + i % 4),
         format!("HOLDER {} O'NEIL-SMITH", i % 1000),
     );
-    input.cvv2 = (i % 2 == 0).then(|| format!("{:03}", i % 1000));
+    input.cvv2 = i.is_multiple_of(2).then(|| format!("{:03}", i % 1000));
     input.pan_sequence_number = Some(format!("{:02}", i % 100));
-    input.second_name = (i % 3 == 0).then(|| "ACME LTD".to_owned());
+    input.second_name = i.is_multiple_of(3).then(|| "ACME LTD".to_owned());
     input
 }
 

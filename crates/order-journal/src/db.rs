@@ -31,6 +31,22 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub struct Journal {
     pub(crate) inner: Arc<Inner>,
     pub(crate) clock: Clock,
+    pub(crate) pre_send_sync: PreSendSync,
+}
+
+/// Which of the two commits before a send are fsynced. The app always uses
+/// [`PreSendSync::Both`]; the others exist so the per-order benchmark can measure what each
+/// fsync costs on the real code path (see the README's trade-off).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PreSendSync {
+    /// `record_intent` and `mark_sending` are both fsynced (the shipped behaviour).
+    #[default]
+    Both,
+    /// Only `mark_sending` is fsynced (its fsync also makes the earlier intent durable).
+    SendingOnly,
+    /// Neither: crash-safe, not power-cut-safe. Weakens order truth; measured for reference only.
+    Neither,
 }
 
 pub(crate) struct Inner {
@@ -94,7 +110,16 @@ impl Journal {
                 path,
             }),
             clock: Arc::new(Timestamp::now),
+            pre_send_sync: PreSendSync::Both,
         }
+    }
+
+    /// Benchmark only: which pre-send commits are fsynced ([`PreSendSync`]).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_pre_send_sync(mut self, sync: PreSendSync) -> Self {
+        self.pre_send_sync = sync;
+        self
     }
 
     /// Replaces the clock (tests, benchmarks, replay). Applies to this handle and its clones made
@@ -124,10 +149,11 @@ impl Journal {
     /// (`synchronous=FULL`): they survive a power cut, not only a crash.
     pub(crate) fn with_durable_writer<T>(
         &self,
+        durable: bool,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
         let mut guard = lock(&self.inner.writer);
-        if self.inner.path.is_none() {
+        if self.inner.path.is_none() || !durable {
             return f(&mut guard);
         }
         guard.pragma_update(None, "synchronous", "FULL")?;

@@ -37,7 +37,7 @@ pub mod synthetic;
 mod types;
 mod write;
 
-pub use db::{BUSY_TIMEOUT, Clock, Journal};
+pub use db::{BUSY_TIMEOUT, Clock, Journal, PreSendSync};
 pub use error::{JournalError, Result};
 pub use query::{
     Bucket, BucketCount, CSV_HEADER, Cursor, DEFAULT_PAGE_SIZE, DEFAULT_RETENTION, ExceptionQuery,

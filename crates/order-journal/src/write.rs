@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::db::Journal;
+use crate::db::{Journal, PreSendSync};
 use crate::error::{JournalError, Result};
 use crate::sanitize::{
     MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_d1_id, check_label, scrub_free_text, scrub_opt,
@@ -94,7 +94,8 @@ impl Journal {
         check_d1_id("issuer_request_id", &order.issuer_request_id)?;
         check_d1_id("correlation_id", &order.correlation_id)?;
         let now = self.now().as_millis();
-        self.with_durable_writer(|conn| {
+        let durable = self.pre_send_sync == PreSendSync::Both;
+        self.with_durable_writer(durable, |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: Option<i64> = tx
                 .query_row(
@@ -321,7 +322,8 @@ impl Journal {
         card_id: &str,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
-        self.with_durable_writer(|conn| self.transition_on(conn, card_id, decide))
+        let durable = self.pre_send_sync != PreSendSync::Neither;
+        self.with_durable_writer(durable, |conn| self.transition_on(conn, card_id, decide))
     }
 
     /// Loads the order, asks `decide` for the change (`None` = nothing to do), applies it and its
