@@ -5,7 +5,8 @@
 //! The clients are built before the clock starts; each is used once.
 //!
 //! `cargo bench -p d1-client --bench tls_handshake [-- N]` (default N = 300). Prints one line:
-//! `tls_mtls_handshake: n=… median=… p95=… min=… max=…`.
+//! `tls_mtls_handshake: n=… median=… p95=… min=… max=…` and a `RESULT|…` line (µs) for
+//! `scripts/bench-all.sh`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -69,6 +70,14 @@ fn main() {
             us(at(0.95)),
             us(at(0.0)),
             us(at(1.0))
+        );
+        let raw = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "RESULT|tls_mtls_handshake|{n}|{:.1}|{:.1}|{:.1}|{:.1}",
+            raw(at(0.5)),
+            raw(at(0.95)),
+            raw(at(0.0)),
+            raw(at(1.0))
         );
     });
 }

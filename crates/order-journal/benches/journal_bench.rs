@@ -8,7 +8,7 @@
 //! Every read runs warm (caches hot), then cold: before each cold run the journal's files are
 //! dropped from the OS page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`, Linux) and the query
 //! runs on a freshly opened journal, so every page it needs comes from the disk. Rows print as a
-//! Markdown table on stdout and as `RESULT|phase|name|n|p50|p95|p99|max` (ms) on stderr.
+//! Markdown table on stdout and as `RESULT|journal.phase.name|n|p50|p95|p99|max` (ms) on stderr.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -67,7 +67,8 @@ impl Report {
         self.record(phase, name, target_ms, times);
     }
 
-    /// Prints a table row and a machine-readable `RESULT|phase|name|n|p50|p95|p99|max` line.
+    /// Prints a table row and a machine-readable `RESULT|journal.phase.name|n|p50|p95|p99|max`
+    /// line (ms) on stderr.
     fn record(
         &mut self,
         phase: &str,
@@ -92,7 +93,7 @@ impl Report {
         );
         println!("{row}");
         eprintln!(
-            "RESULT|{phase}|{name}|{}|{}|{}|{}|{}",
+            "RESULT|journal.{phase}.{name}|{}|{}|{}|{}|{}",
             times.len(),
             ms(p50),
             ms(p95),
