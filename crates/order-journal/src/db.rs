@@ -11,8 +11,14 @@ use crate::error::{JournalError, Result};
 use crate::types::Timestamp;
 
 /// Embedded, numbered migrations. Append only: never edit a released one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "0002_cold_indexes",
+        include_str!("../migrations/0002_cold_indexes.sql"),
+    ),
+];
 
 /// How long a connection waits for a lock held by another connection or process.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

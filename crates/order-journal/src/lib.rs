@@ -30,6 +30,7 @@
 
 mod db;
 mod error;
+mod list;
 mod query;
 pub mod sanitize;
 #[doc(hidden)]
