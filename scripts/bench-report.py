@@ -77,12 +77,12 @@ def ordering(t, rows):
         print(f"| jwcrypto / Rust, {len(ratios)} interleaved pairs | **{med:.2f}×** ({min(ratios):.2f}–{max(ratios):.2f}) "
               f"| ≥ 4.5× {verdict(med, 4.5, lower_is_better=False)} |")
     full, full_med = t.cell("per_order_validate_encrypt_sign_journal")
-    print(f"| **per order: validate + encrypt + sign + journal** (intent and sending fsynced, as shipped) "
+    print(f"| **per order: validate + encrypt + sign + journal** (as shipped: `mark_sending` fsynced) "
           f"| **{full}** | ≤ 1 ms {verdict(full_med, 1000)} |")
     for name, label in [
         ("per_order_app_work_no_journal", "per order without the journal (validate + card rules + JWE + body)"),
-        ("per_order_journal_2_fsyncs", "… + journal, intent and sending fsynced (shipped)"),
-        ("per_order_journal_1_fsync_sending_only", "… + journal, only sending fsynced (alternative)"),
+        ("per_order_journal_1_fsync_sending_only", "… + journal, only `mark_sending` fsynced (shipped)"),
+        ("per_order_journal_2_fsyncs", "… + journal, intent and sending fsynced (before)"),
         ("per_order_journal_no_fsync", "… + journal, no fsync (weakens order truth; reference)"),
         ("per_order_journal_in_memory_cpu", "… + journal in memory (the journal's CPU cost)"),
         ("fdatasync_4k_append", "one 4 KiB append + fdatasync on this disk"),

@@ -1,7 +1,7 @@
 //! The app's own work per order, as the target counts it ("validate + encrypt + sign + journal",
 //! network excluded), and its parts: the JWE, the request checks, the ES256 assertion, and the
-//! journal commits before the send (`record_intent` and `mark_sending`, both fsynced in the app)
-//! on a journal file on this machine's disk.
+//! journal commits before the send (`record_intent`, then `mark_sending`, fsynced in the app) on
+//! a journal file on this machine's disk, beside the alternatives (both fsynced, neither).
 //!
 //! ```text
 //! cargo bench -p d1-client --bench order                 # every row (≈ 1 min)
@@ -227,7 +227,7 @@ fn everything(n_cpu: usize, n_disk: usize) {
     });
 
     // The journal on disk: the three fsync variants interleaved, then the whole target
-    // ("validate + encrypt + sign + journal", as shipped: two fsyncs).
+    // ("validate + encrypt + sign + journal", as shipped: `mark_sending` fsynced).
     let dir = tempfile::Builder::new()
         .prefix("order-bench-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))

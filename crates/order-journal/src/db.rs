@@ -40,16 +40,17 @@ pub struct Journal {
     pub(crate) pre_send_sync: PreSendSync,
 }
 
-/// Which of the two commits before a send are fsynced. The app always uses
-/// [`PreSendSync::Both`]; the others exist so the per-order benchmark can measure what each
-/// fsync costs on the real code path (see the README's trade-off).
+/// Which of the two commits before a send are fsynced. The app uses the default,
+/// [`PreSendSync::SendingOnly`]; the others exist so the per-order benchmark can measure what
+/// each fsync costs on the real code path (README: *Durability*).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PreSendSync {
-    /// `record_intent` and `mark_sending` are both fsynced (the shipped behaviour).
-    #[default]
+    /// `record_intent` and `mark_sending` are both fsynced.
     Both,
-    /// Only `mark_sending` is fsynced (its fsync also makes the earlier intent durable).
+    /// Only `mark_sending` is fsynced; its fsync also makes the earlier intent durable (one
+    /// write-ahead log, written in order). The app's setting.
+    #[default]
     SendingOnly,
     /// Neither: crash-safe, not power-cut-safe. Weakens order truth; measured for reference only.
     Neither,
@@ -116,7 +117,7 @@ impl Journal {
                 path,
             }),
             clock: Arc::new(Timestamp::now),
-            pre_send_sync: PreSendSync::Both,
+            pre_send_sync: PreSendSync::default(),
         }
     }
 
@@ -228,8 +229,9 @@ fn configure(conn: &Connection, file: bool) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     if file {
         // WAL: readers never block the writer. NORMAL: every commit survives a crash of the app
-        // (SIGKILL); the two commits that must also survive a power cut — `record_intent` and
-        // `mark_sending`, before anything goes to D1 — switch to FULL (an fsync) for themselves.
+        // (SIGKILL); the commit that must also survive a power cut — `mark_sending`, right
+        // before anything goes to D1 — switches to FULL (an fsync) for itself, which also makes
+        // every earlier commit (the intent) durable.
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {

@@ -79,8 +79,10 @@ fn refuse(card_id: &str, from: OrderState, to: OrderState, hint: &'static str) -
 const HINT_FINAL: &str = "the order is finished; a new order needs a new card id";
 
 impl Journal {
-    /// Records a new order before anything is sent to D1, and commits it durably (fsynced: it
-    /// survives a power cut) before returning. State: [`OrderState::Intent`].
+    /// Records a new order before anything is sent to D1 and commits it before returning: it
+    /// survives a crash of the app. It is made power-cut-safe by the fsync of
+    /// [`Journal::mark_sending`], which comes before the first byte goes to D1: a power cut
+    /// before that can only lose an intent that was never sent. State: [`OrderState::Intent`].
     ///
     /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
@@ -139,8 +141,9 @@ impl Journal {
 
     /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
     /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`
-    /// and `OutcomeUnknown`. Committed durably (fsynced) before returning, so an order found in
-    /// `Intent` at start was really never sent, even after a power cut.
+    /// and `OutcomeUnknown`. Committed durably (fsynced, with every earlier commit such as the
+    /// intent) before returning, so an order found in `Intent` at start was really never sent,
+    /// even after a power cut.
     pub fn mark_sending(&self, card_id: &str) -> Result<()> {
         self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
