@@ -119,6 +119,8 @@ done
 
 step "start-up and memory: the app and a bare Tauri window, $startup_runs interleaved runs"
 collect "startup.log" "run1" python3 scripts/bench-startup.py --runs "$startup_runs" --no-build
+step "the same with WebKit's compositing off in both (where the memory goes)"
+collect "startup-nocomp.log" "run1" python3 scripts/bench-startup.py --runs 3 --no-build --no-compositing
 
 if [ "$deb" = 1 ]; then
   step "the release .deb (scripts/test-installer.sh)"

@@ -147,11 +147,20 @@ def startup(t, rows):
         cells.append(f"**{r:.2f}** ({lo:.2f}–{hi:.2f}) {verdict(r, 1.2)}")
     print("| ratio desk / bare (pairs min–max) — target ≤ 1.2 | " + " | ".join(cells) + " |")
     kinds = sorted({n.split("_")[1] for n in rows if n.startswith("pss_") and n.endswith("_desk")})
-    print("\n| PSS by process (MiB, median) | " + " | ".join(kinds) + " |")
-    print("|---|" + "---|" * len(kinds))
-    for tag, label in (("bare", "bare Tauri window"), ("desk", "Issuance Desk")):
-        cells = [f"{t.series(f'pss_{k}_{tag}', 1)[0]:.1f}" if t.series(f"pss_{k}_{tag}", 1) else "0" for k in kinds]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("\n| PSS by process (MiB, median) | " + " | ".join(kinds) + " | total |")
+    print("|---|" + "---|" * (len(kinds) + 1))
+    for prefix, mode in (("", ""), ("nocomp_", ", compositing off")):
+        for tag, label in (("bare", "bare Tauri window"), ("desk", "Issuance Desk")):
+            if not t.series(f"{prefix}startup_pss_mib_{tag}", 1):
+                continue
+            cells = [f"{t.series(f'{prefix}pss_{k}_{tag}', 1)[0]:.1f}" if t.series(f"{prefix}pss_{k}_{tag}", 1) else "0"
+                     for k in kinds]
+            total = t.series(f"{prefix}startup_pss_mib_{tag}", 1)[0]
+            print(f"| {label}{mode} | " + " | ".join(cells) + f" | {total:.1f} |")
+    if "nocomp_startup_pss_mib_ratio" in rows:
+        values = rows["nocomp_startup_pss_mib_ratio"]["run1"]
+        print(f"\nPSS ratio with WebKit's compositing off in both: **{float(values[1]):.2f}** "
+              f"({float(values[3]):.2f}–{float(values[4]):.2f})")
 
 
 def installer(rows):

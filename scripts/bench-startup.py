@@ -113,6 +113,8 @@ def main():
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after ready before measuring memory")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--no-compositing", action="store_true",
+                        help="run both apps with WEBKIT_DISABLE_COMPOSITING_MODE=1 (where the memory goes)")
     args = parser.parse_args()
 
     if not args.no_build:
@@ -121,6 +123,8 @@ def main():
                        cwd=ROOT, check=True)
 
     env = dict(os.environ)
+    if args.no_compositing:
+        env["WEBKIT_DISABLE_COMPOSITING_MODE"] = "1"
     xvfb = None
     if "DISPLAY" not in env:
         if not shutil.which("Xvfb"):
@@ -147,8 +151,9 @@ def main():
         return f"{statistics.median(v):.0f} {unit} ({min(v):.0f}–{max(v):.0f})"
 
     base, app = "bare Tauri window", "Issuance Desk"
+    mode = ", WebKit compositing off in both" if args.no_compositing else ""
     print(f"\nStart-up and memory, median (min–max) of {args.runs} interleaved runs "
-          f"(release builds, Xvfb, {os.cpu_count()} cores)\n")
+          f"(release builds, Xvfb, {os.cpu_count()} cores{mode})\n")
     print("| app | exec → UI ready | RSS, all processes | PSS, all processes |")
     print("|---|---|---|---|")
     for name in APPS:
@@ -168,16 +173,17 @@ def main():
         cells = [f"{statistics.median(r[3].get(k, 0) for r in results[name]):.1f}" for k in kinds]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
+    prefix = "nocomp_" if args.no_compositing else ""
     for key, i in (("ready_ms", 0), ("rss_mib", 1), ("pss_mib", 2)):
         for tag, name in (("bare", base), ("desk", app)):
             v = values(name, i)
-            print(f"RESULT|startup_{key}_{tag}|{len(v)}|{statistics.median(v):.1f}|-|{min(v):.1f}|{max(v):.1f}")
+            print(f"RESULT|{prefix}startup_{key}_{tag}|{len(v)}|{statistics.median(v):.1f}|-|{min(v):.1f}|{max(v):.1f}")
         r, lo, hi = ratios[i]
-        print(f"RESULT|startup_{key}_ratio|{args.runs}|{r:.3f}|-|{lo:.3f}|{hi:.3f}")
+        print(f"RESULT|{prefix}startup_{key}_ratio|{args.runs}|{r:.3f}|-|{lo:.3f}|{hi:.3f}")
     for tag, name in (("bare", base), ("desk", app)):
         for k in kinds:
             v = [r[3].get(k, 0) for r in results[name]]
-            print(f"RESULT|pss_{k}_{tag}|{len(v)}|{statistics.median(v):.1f}|-|{min(v):.1f}|{max(v):.1f}")
+            print(f"RESULT|{prefix}pss_{k}_{tag}|{len(v)}|{statistics.median(v):.1f}|-|{min(v):.1f}|{max(v):.1f}")
 
 
 if __name__ == "__main__":
