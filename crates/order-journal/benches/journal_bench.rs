@@ -498,7 +498,7 @@ fn main() {
     }
     // Writes: a whole order life (5 durable commits) on the 1M journal, then removed again.
     println!(
-        "\n| write (WAL; intent + sending fsynced, the rest crash-safe) | p50 ms | p95 ms | p99 ms | max ms | |"
+        "\n| write (WAL; `mark_sending` fsynced, the rest crash-safe) | p50 ms | p95 ms | p99 ms | max ms | |"
     );
     println!("|---|---|---|---|---|---|");
     let writes = iters.max(50);
