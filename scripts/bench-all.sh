@@ -50,7 +50,10 @@ step "machine"
 } | tee "$out/machine.txt"
 
 step "builds (release): UI, benchmarks, the app, the bare window, the submit driver"
-npm --prefix ui run build --silent >"$out/build-ui.log" 2>&1
+# Rebuilding the UI rewrites ui/dist, which relinks the app (minutes): only when it is stale.
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html -newer ui/dist/index.html -print -quit)" ]; then
+  npm --prefix ui run build --silent >"$out/build-ui.log" 2>&1
+fi
 cargo bench -p d1-client -p order-journal -p d1-sandbox --no-run >"$out/build-benches.log" 2>&1
 cargo build --release -p issuance-desk -p bare-window >"$out/build-apps.log" 2>&1
 cargo build --release -p desk-e2e --example bench_submit >"$out/build-e2e.log" 2>&1

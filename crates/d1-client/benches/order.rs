@@ -42,7 +42,7 @@ fn encryption_pair() -> (EncryptionKey, Jwk) {
     let pair = ECDH_ES.generate_ec_key_pair(EcCurve::P256).unwrap();
     let mut public = pair.to_jwk_public_key();
     public.set_key_id("enc-1");
-    let mut private = pair.to_jwk_private_key();
+    let mut private = pair.to_jwk_key_pair();
     private.set_key_id("enc-1");
     (
         EncryptionKey::from_jwk_json(&public.to_string()).unwrap(),
