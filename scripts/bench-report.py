@@ -80,11 +80,10 @@ def ordering(t, rows):
     print(f"| **per order: validate + encrypt + sign + journal** (as shipped: `mark_sending` fsynced) "
           f"| **{full}** | ≤ 1 ms {verdict(full_med, 1000)} |")
     for name, label in [
-        ("per_order_app_work_no_journal", "per order without the journal (validate + card rules + JWE + body)"),
-        ("per_order_journal_1_fsync_sending_only", "… + journal, only `mark_sending` fsynced (shipped)"),
-        ("per_order_journal_2_fsyncs", "… + journal, intent and sending fsynced (before)"),
-        ("per_order_journal_no_fsync", "… + journal, no fsync (weakens order truth; reference)"),
-        ("per_order_journal_in_memory_cpu", "… + journal in memory (the journal's CPU cost)"),
+        ("per_order_app_work_no_journal", "validate + card rules + JWE + body, no journal"),
+        ("per_order_journal_2_fsyncs", "the same, intent and sending fsynced (before)"),
+        ("per_order_journal_no_fsync", "the same, no fsync (weakens order truth; reference)"),
+        ("per_order_journal_in_memory_cpu", "validate + encrypt + journal in memory (the CPU cost)"),
         ("fdatasync_4k_append", "one 4 KiB append + fdatasync on this disk"),
         ("validate_request", "`validate_request` (the vendor schema's rules)"),
         ("es256_assertion_sign", "ES256 assertion signing (only when a token is fetched)"),
