@@ -101,9 +101,10 @@ def ordering(t, rows):
         print(f"| click on *Order the card* → \"Order accepted\", p95 of each run of {n} orders | "
               f"**{' / '.join(f'{p:.0f}' for p in p95s)} ms** (medians {' / '.join(f'{m:.0f}' for m in meds)} ms) "
               f"| ≤ 50 ms p95 each {verdict(max(p95s), 50)} |")
-    sandbox = rows.get("sandbox_throughput", {})
-    for tag, values in sandbox.items():
-        print(f"| sandbox throughput ({values[0]}) | {values[1]} orders/s | |")
+    for name in sorted(n for n in rows if n.startswith("sandbox_throughput ")):
+        for values in rows[name].values():
+            print(f"| sandbox throughput, {name[len('sandbox_throughput '):]} ({values[0]} orders) "
+                  f"| {int(values[1]):,} orders/s | |")
 
 
 def journal(t, rows):
