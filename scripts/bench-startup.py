@@ -80,7 +80,8 @@ def memory_kib(pids, root):
 
 
 def one_run(binary, env, settle):
-    with tempfile.TemporaryDirectory() as tmp:
+    # (WebKit may still be writing its shader cache as it exits: leftovers are not an error)
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         ready_file = Path(tmp) / "ready"
         run_env = dict(env, ISSUANCE_DESK_READY_FILE=str(ready_file),
                        XDG_DATA_HOME=f"{tmp}/data", XDG_CONFIG_HOME=f"{tmp}/config",
