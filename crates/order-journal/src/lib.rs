@@ -30,6 +30,7 @@
 
 mod db;
 mod error;
+mod list;
 mod outbox;
 mod query;
 pub mod sanitize;
@@ -38,7 +39,7 @@ pub mod synthetic;
 mod types;
 mod write;
 
-pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, lock_path};
+pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, PreSendSync, lock_path};
 pub use error::{JournalError, Result};
 pub use outbox::{ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent};
 pub use query::{

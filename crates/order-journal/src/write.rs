@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::db::Journal;
+use crate::db::{Journal, PreSendSync};
 use crate::error::{JournalError, Result};
 use crate::sanitize::{
     MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_d1_id, check_label, scrub_free_text, scrub_opt,
@@ -105,8 +105,10 @@ fn refuse(card_id: &str, from: OrderState, to: OrderState, hint: &'static str) -
 const HINT_FINAL: &str = "the order is finished; a new order needs a new card id";
 
 impl Journal {
-    /// Records a new order before anything is sent to D1, and commits it durably (fsynced: it
-    /// survives a power cut) before returning. State: [`OrderState::Intent`].
+    /// Records a new order before anything is sent to D1 and commits it before returning: it
+    /// survives a crash of the app. It is made power-cut-safe by the fsync of
+    /// [`Journal::mark_sending`], which comes before the first byte goes to D1: a power cut
+    /// before that can only lose an intent that was never sent. State: [`OrderState::Intent`].
     ///
     /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
@@ -120,7 +122,8 @@ impl Journal {
         check_d1_id("issuer_request_id", &order.issuer_request_id)?;
         check_d1_id("correlation_id", &order.correlation_id)?;
         let now = self.now().as_millis();
-        self.with_durable_writer(|conn| {
+        let durable = self.pre_send_sync == PreSendSync::Both;
+        self.with_durable_writer(durable, |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: Option<i64> = tx
                 .query_row(
@@ -165,8 +168,9 @@ impl Journal {
 
     /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
     /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`,
-    /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced) before returning, so an order
-    /// found in `Intent` at start was really never sent, even after a power cut.
+    /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced, with every earlier commit such
+    /// as the intent) before returning, so an order found in `Intent` at start was really never
+    /// sent, even after a power cut.
     pub fn mark_sending(&self, card_id: &str) -> Result<()> {
         self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
@@ -401,7 +405,8 @@ impl Journal {
         card_id: &str,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
-        self.with_durable_writer(|conn| self.transition_on(conn, card_id, decide))
+        let durable = self.pre_send_sync != PreSendSync::Neither;
+        self.with_durable_writer(durable, |conn| self.transition_on(conn, card_id, decide))
     }
 
     /// Loads the order, asks `decide` for the change (`None` = nothing to do), applies it and its

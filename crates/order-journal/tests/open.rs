@@ -10,13 +10,13 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 3);
+    assert_eq!(j.schema_version().unwrap(), 4);
     assert_eq!(j.path(), Some(path.as_path()));
     j.record_intent(&common::order(1)).unwrap();
     drop(j);
     // Reopening applies nothing twice and keeps the data.
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 3);
+    assert_eq!(j.schema_version().unwrap(), 4);
     assert_eq!(j.list(&OrderQuery::default()).unwrap().items.len(), 1);
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c
@@ -26,7 +26,49 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let applied: i64 = c
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 4);
+}
+
+#[test]
+fn a_schema_1_journal_is_migrated_to_the_latest_with_its_orders() {
+    // A journal written by the first release: only 0001 applied, one order in it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(include_str!("../migrations/0001_init.sql"))
+        .unwrap();
+    c.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+             applied_at INTEGER NOT NULL) STRICT;
+         INSERT INTO schema_migrations VALUES (1, '0001_init', 0);
+         INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
+             issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
+             updated_at)
+         VALUES (1000, 'op', 'C-1', 'P', 'S', 'NEW', '1234', 'card-old', 'r', 'c', 'intent', 1000);",
+    )
+    .unwrap();
+    drop(c);
+    let j = Journal::open(&path).unwrap();
+    assert_eq!(j.schema_version().unwrap(), 4);
+    assert_eq!(j.in_flight().unwrap()[0].card_id, "card-old");
+    assert!(j.integrity_check().unwrap().is_empty());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let created: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'orders_created'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(created.contains("consumer_id, pan_last4"), "{created}");
+    let both: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'orders_station_operator'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(both, 1);
 }
 
 #[test]
@@ -84,7 +126,7 @@ fn a_journal_from_a_newer_version_is_not_touched() {
     drop(c);
     let err = Journal::open(&path).unwrap_err();
     match &err {
-        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 3)),
+        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 4)),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -203,7 +245,7 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
         .unwrap();
     }
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 3);
+    assert_eq!(j.schema_version().unwrap(), 4);
     let detail = j.detail("card-1").unwrap();
     assert_eq!(detail.history.len(), 3, "the history survived the rebuild");
     j.record_no_record("card-1", "no record after 10 minutes")
