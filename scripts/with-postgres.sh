@@ -16,6 +16,8 @@
 #                                                          desk certificates (CN = role name)
 #   LEDGER_TEST_ADMIN_USER / _CERT / _KEY                  the DBA role (LOGIN CREATEROLE CREATEDB,
 #                                                          not a superuser) and its certificate
+#   LEDGER_TEST_PG_BIN / _DATA / _LOG / _RUN_AS            pg_ctl's directory, the cluster, its log
+#                                                          and OS user (tests stop and start it)
 #   LEDGER_TEST_SOCKET_DIR                                 the Unix socket directory (superuser
 #                                                          access by peer authentication, for
 #                                                          debugging only: tests use TCP + TLS)
@@ -219,6 +221,12 @@ export LEDGER_TEST_ADMIN_USER=$ADMIN_USER
 export LEDGER_TEST_ADMIN_CERT="$PKI/admin.crt"
 export LEDGER_TEST_ADMIN_KEY="$PKI/admin.key"
 export LEDGER_TEST_SOCKET_DIR="$SOCK"
+# To stop and start the server from a test (the desk must keep working while it is away), and to
+# dump a database (the canary scan): the binaries, the cluster's directory and log, its OS user.
+export LEDGER_TEST_PG_BIN="$BIN"
+export LEDGER_TEST_PG_DATA="$DATA"
+export LEDGER_TEST_PG_LOG="$PGLOG"
+export LEDGER_TEST_PG_RUN_AS="$RUN_AS"
 log "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (TLS, certificate authentication), cluster in $WORK"
 
 set +e

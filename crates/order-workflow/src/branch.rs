@@ -46,10 +46,10 @@ fn ledger_error(error: LedgerError) -> WorkflowError {
 }
 
 impl OrderDesk {
-    fn branch_ledger(&self) -> Result<Option<Ledger>, WorkflowError> {
+    async fn branch_ledger(&self) -> Result<Option<Ledger>, WorkflowError> {
         match self.ledger() {
             None => Ok(None),
-            Some(link) => link.ledger().map(Some).map_err(ledger_error),
+            Some(link) => link.ledger().await.map(Some).map_err(ledger_error),
         }
     }
 
@@ -121,7 +121,7 @@ impl OrderDesk {
         &self,
         filter: &OrderFilter,
     ) -> Result<Option<OrderPage>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         let page = ledger
@@ -139,7 +139,7 @@ impl OrderDesk {
         &self,
         card_id: &str,
     ) -> Result<Option<OrderTimeline>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         let branch: BranchId = ledger.identity().branch_id.clone();
@@ -168,7 +168,7 @@ impl OrderDesk {
         range: order_journal::TimeRange,
         bucket: order_journal::Bucket,
     ) -> Result<Option<order_journal::Stats>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         ledger
@@ -180,7 +180,7 @@ impl OrderDesk {
 
     /// The branch's orders that need a person; `None` without a ledger.
     pub(crate) async fn branch_exceptions(&self) -> Result<Option<Vec<OrderRow>>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         let orders = ledger
@@ -197,7 +197,7 @@ impl OrderDesk {
         &self,
         filter: &OrderFilter,
     ) -> Result<Option<Vec<OrderRow>>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         let mut query = OrderQuery {
@@ -223,7 +223,7 @@ impl OrderDesk {
         &self,
         limit: usize,
     ) -> Result<Option<Vec<String>>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(None);
         };
         let query = OrderQuery {
@@ -256,7 +256,7 @@ impl OrderDesk {
 
     /// Every desk this desk sees with its last sync (empty without a ledger).
     pub async fn desk_syncs(&self) -> Result<Vec<DeskSync>, WorkflowError> {
-        let Some(ledger) = self.branch_ledger()? else {
+        let Some(ledger) = self.branch_ledger().await? else {
             return Ok(Vec::new());
         };
         let report = ledger.desk_sync_state().await.map_err(ledger_error)?;
@@ -339,7 +339,7 @@ impl OrderDesk {
                     Err(error) => tracing::debug!(%error, "cannot listen to the ledger yet"),
                 }
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+                wait = (wait * 2).min(crate::ledger_sync::LONGEST_BACKOFF);
             }
         });
     }

@@ -17,8 +17,9 @@ const BATCH: u32 = 500;
 const HEARTBEAT: Duration = Duration::from_secs(30);
 /// The outbox is looked at this often even without a wake-up.
 const POLL: Duration = Duration::from_secs(1);
-/// The longest wait before connecting again.
-const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
+/// The longest wait before connecting again (a branch server restarting is back within
+/// seconds; trying every 10 s while it is away costs nothing).
+pub const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
 /// The wait after the ledger refused this desk (a person must look): try again this often.
 const REFUSED_RETRY: Duration = Duration::from_secs(60);
 
@@ -70,13 +71,13 @@ impl LedgerStatus {
     }
 }
 
-/// The running link to the ledger: its status, and the connected client for the supervisor's
-/// branch-wide queries.
+/// The running link to the ledger: its status, and a session for the supervisor's branch-wide
+/// queries (its own connection, opened on demand, so a query never waits for the sync).
 #[derive(Clone)]
 pub struct LedgerLink {
     status: watch::Receiver<LedgerStatus>,
-    ledger: watch::Receiver<Option<Ledger>>,
     options: Arc<ConnectOptions>,
+    queries: Arc<tokio::sync::Mutex<Option<Ledger>>>,
 }
 
 impl LedgerLink {
@@ -87,21 +88,19 @@ impl LedgerLink {
             state: LedgerState::Connecting,
             ..LedgerStatus::not_configured()
         });
-        let (ledger_tx, ledger) = watch::channel(None);
         let options = Arc::new(options);
         let worker = Sync {
             options: Arc::clone(&options),
             journal,
             wake,
             status: status_tx,
-            ledger: ledger_tx,
             last_sync: None,
         };
         tokio::spawn(worker.run());
         Self {
             status,
-            ledger,
             options,
+            queries: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
@@ -115,14 +114,17 @@ impl LedgerLink {
         self.status.clone()
     }
 
-    /// The connected ledger, or why there is none now.
-    pub fn ledger(&self) -> Result<Ledger, LedgerError> {
-        match self.ledger.borrow().as_ref() {
-            Some(ledger) if !ledger.is_closed() => Ok(ledger.clone()),
-            _ => Err(LedgerError::Unreachable(
-                "the ledger is not connected right now".to_owned(),
-            )),
+    /// A session for queries: the open one, or a new one when there is none or it broke.
+    pub async fn ledger(&self) -> Result<Ledger, LedgerError> {
+        let mut session = self.queries.lock().await;
+        if let Some(ledger) = session.as_ref()
+            && !ledger.is_closed()
+        {
+            return Ok(ledger.clone());
         }
+        let ledger = Ledger::connect(&self.options).await?;
+        *session = Some(ledger.clone());
+        Ok(ledger)
     }
 
     /// How this desk connects (for a session of its own, e.g. `LISTEN`).
@@ -136,7 +138,6 @@ struct Sync {
     journal: Journal,
     wake: Arc<Notify>,
     status: watch::Sender<LedgerStatus>,
-    ledger: watch::Sender<Option<Ledger>>,
     last_sync: Option<Timestamp>,
 }
 
@@ -155,11 +156,8 @@ impl Sync {
             let ended = match Ledger::connect(&self.options).await {
                 Ok(ledger) => {
                     tracing::info!(desk = %ledger.identity().desk_id, "connected to the branch ledger");
-                    self.ledger.send_replace(Some(ledger.clone()));
                     backoff = Duration::from_secs(1);
-                    let ended = self.session(&ledger).await;
-                    self.ledger.send_replace(None);
-                    ended
+                    self.session(&ledger).await
                 }
                 Err(error) if error.is_transient() => Ended::Lost(error),
                 Err(error) => Ended::Refused(error),

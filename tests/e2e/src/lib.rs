@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
+pub mod external;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Desk {
