@@ -148,11 +148,11 @@ fn migrate_add_desk_and_status_as_the_dba() {
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}{err}");
     assert!(
-        out.contains("Applied V1__schema, V2__append, V3__security"),
+        out.contains("Applied V1__schema, V2__append, V3__security, V4__not_sent_and_no_record"),
         "{out}"
     );
     let o = env.run(&["ledger", "migrate"], &admin);
-    assert!(text(&o).0.contains("is up to date (schema version 3)"));
+    assert!(text(&o).0.contains("is up to date (schema version 4)"));
 
     let desk = unique("B42-D");
     let o = env.run(
@@ -193,7 +193,7 @@ fn migrate_add_desk_and_status_as_the_dba() {
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}{err}");
     assert!(
-        out.contains("schema      version 3 (this build: 3)"),
+        out.contains("schema      version 4 (this build: 4)"),
         "{out}"
     );
     assert!(out.contains("TLS"), "{out}");
@@ -314,4 +314,93 @@ fn errors_have_their_exit_codes() {
         "{:?}",
         text(&o)
     );
+}
+
+#[test]
+fn a_desk_imports_its_ledger_certificate_and_doctor_connects_with_it() {
+    let mut env = Env::new();
+    let admin = env.admin_args();
+    assert_eq!(code(&env.run(&["ledger", "migrate"], &admin)), 0);
+    let desk = unique("B7-D");
+    let o = env.run(&["ledger", "add-desk", &desk, "--branch", "B7"], &admin);
+    assert_eq!(code(&o), 0, "{:?}", text(&o));
+
+    // The desk's certificate (CN = its role) and key, minted by the server's CA.
+    let ca_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(var("LEDGER_TEST_CA_KEY")).unwrap())
+            .unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(
+        &std::fs::read_to_string(var("LEDGER_TEST_CA")).unwrap(),
+        ca_key,
+    )
+    .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("desk_{desk}"));
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let cert_path = env.dir.path().join("desk.crt");
+    let key_path = env.dir.path().join("desk.key");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+
+    let config = env.dir.path().join("machine.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ledger]\nhost = \"{}\"\nport = {}\ndbname = \"{}\"\nca_bundle = \"{}\"\n\
+             desk_id = \"{desk}\"\nbranch_id = \"B7\"\n",
+            var("LEDGER_TEST_HOST"),
+            var("LEDGER_TEST_PORT"),
+            env.db,
+            var("LEDGER_TEST_CA"),
+        ),
+    )
+    .unwrap();
+    env.vars.push((
+        "ISSUANCE_DESK_MACHINE_CONFIG".into(),
+        config.display().to_string(),
+    ));
+    env.vars.push((
+        "ISSUANCE_DESK_KEYCHAIN_SCOPE".into(),
+        unique("doctor-").replace('x', "-"),
+    ));
+    // Without the certificate doctor names what is missing.
+    let o = env.run(&["doctor"], &[]);
+    let (out, err) = text(&o);
+    assert_ne!(code(&o), 0, "{out}{err}");
+    assert!(format!("{out}{err}").contains("ledger"), "{out}{err}");
+
+    let o = env.run(
+        &[
+            "secrets",
+            "import",
+            "--ledger-cert",
+            cert_path.to_str().unwrap(),
+            "--ledger-key",
+            key_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}{err}");
+    assert!(out.contains("Imported the ledger client identity"), "{out}");
+    assert!(out.contains(&format!("desk_{desk}")), "{out}");
+
+    let o = env.run(&["doctor"], &[]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("connected as desk {desk} of branch B7")),
+        "{out}"
+    );
+    let o = env.run(&["secrets", "status"], &[]);
+    assert!(
+        text(&o).0.contains("ledger certificate subject"),
+        "{:?}",
+        text(&o)
+    );
+    let _ = env.run(&["secrets", "remove", "--yes"], &[]);
 }
