@@ -383,7 +383,7 @@ async fn two_desks_share_the_branch_record_and_nothing_is_lost_while_the_server_
     // An order on desk 1 appears on desk 2's supervisor screen by itself.
     order(&desk1, "CUST-LEDGER-1").await;
     let seen_after = until_listed(&desk2, "CUST-LEDGER-1").await;
-    println!(
+    eprintln!(
         "desk 1's order on desk 2's screen after {} ms",
         seen_after.as_millis()
     );
