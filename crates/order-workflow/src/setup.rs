@@ -248,9 +248,15 @@ pub fn ledger_options(
 
 /// The keychain entries of this configuration's environment and issuer.
 pub fn secret_store(config: &Config, development: bool) -> Result<SecretStore, WorkflowError> {
-    // Training's issuer is the training D1's: a training desk may still hold a ledger identity.
+    // A training desk without an issuer id of its own uses the training D1's: it may still hold
+    // a ledger identity.
     let identity = journal_identity(config);
-    let issuer = identity.issuer_id.as_str();
+    let issuer = config
+        .d1
+        .issuer_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(identity.issuer_id.as_str());
     let namespace = Namespace::new(
         &secrets_prefix(development),
         config.environment.as_str(),
