@@ -74,10 +74,15 @@ SOCK="$WORK/sock"
 PKI="$WORK/pki"
 PGLOG="$WORK/server.log"
 STARTED=""
+CHILD=""
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM HUP
+  if [ -n "$CHILD" ]; then
+    kill -TERM "$CHILD" 2>/dev/null || true
+    wait "$CHILD" 2>/dev/null || true
+  fi
   if [ -n "$STARTED" ]; then
     as_server "$BIN/pg_ctl" -D "$DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
   fi
@@ -229,8 +234,13 @@ export LEDGER_TEST_PG_LOG="$PGLOG"
 export LEDGER_TEST_PG_RUN_AS="$RUN_AS"
 log "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (TLS, certificate authentication), cluster in $WORK"
 
+# In the background and waited for, so that a signal to this script runs the cleanup at once
+# (and stops the command) instead of after the command ends.
 set +e
-"$@"
+"$@" &
+CHILD=$!
+wait "$CHILD"
 status=$?
+CHILD=""
 set -e
 exit "$status"

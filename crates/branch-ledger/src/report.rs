@@ -11,7 +11,7 @@ use crate::desk::Ledger;
 use crate::error::{LedgerError, Result};
 use crate::ids::{BranchId, DeskId};
 use crate::sql::{Sql, newest_orders};
-use crate::types::{LedgerOrder, to_offset};
+use crate::types::{LedgerOrder, to_offset, to_timestamp};
 
 /// Which orders a report covers: every visible branch by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,9 +77,14 @@ impl Ledger {
         let branches = self.visible_branches(scope.branch.as_ref()).await?;
         let mut per_bucket = Sql::default();
         let cond = scoped(&mut per_bucket, range, &branches, scope)?;
-        let b = per_bucket.param(bms);
+        // date_bin is integer arithmetic; extract(epoch …) is numeric and cost 5 µs a row.
+        let width = match bucket {
+            Bucket::Hour => "1 hour",
+            Bucket::Day => "1 day",
+        };
         per_bucket.text = format!(
-            "SELECT ((extract(epoch FROM o.created_at) * 1000)::bigint / {b}) AS bucket, \
+            "SELECT date_bin('{width}', o.created_at, '1970-01-01 00:00:00+00'::timestamptz) \
+                        AS bucket, \
                     count(*), count(*) FILTER (WHERE o.state IN {FAILURE_STATES}) \
              FROM ledger.orders AS o WHERE {cond} GROUP BY bucket"
         );
@@ -111,7 +116,7 @@ impl Ledger {
             })
             .collect();
         for r in &bucket_rows {
-            let n: i64 = r.try_get(0)?;
+            let n = to_timestamp(r.try_get(0)?).as_millis().div_euclid(bms);
             let slot = usize::try_from(n - first)
                 .ok()
                 .and_then(|i| buckets.get_mut(i));

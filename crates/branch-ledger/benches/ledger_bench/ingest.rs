@@ -13,6 +13,8 @@ use crate::{Setup, load, summary};
 /// One desk's stream of new orders: intent, sending, accepted, done; again.
 struct Stream {
     desk: String,
+    /// The first seq of this run: makes card ids unique when the benchmark runs again.
+    run: i64,
     next_seq: i64,
     step: i64,
 }
@@ -20,7 +22,7 @@ struct Stream {
 impl Stream {
     fn next(&mut self, at: Timestamp) -> Event {
         let order = self.step / 4;
-        let card = format!("ing-{}-{order}", self.desk);
+        let card = format!("ing-{}-{}-{order}", self.desk, self.run);
         let seq = self.next_seq;
         self.next_seq += 1;
         let phase = self.step % 4;
@@ -64,6 +66,7 @@ async fn connect_desks(setup: &Setup) -> Vec<(Ledger, Stream)> {
                 ledger,
                 Stream {
                     desk,
+                    run: last + 1,
                     next_seq: last + 1,
                     step: 0,
                 },
