@@ -31,6 +31,7 @@
 mod db;
 mod error;
 mod query;
+mod station;
 pub mod sanitize;
 #[doc(hidden)]
 pub mod synthetic;
@@ -44,6 +45,7 @@ pub use query::{
     LabelCount, MAX_BUCKETS, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS,
     MIN_PREFIX_CHARS, MIN_RETENTION, MatchMode, OrderQuery, Page, Search, Stats, TimeRange,
 };
+pub use station::StationActivity;
 pub use types::{
     HistoryEntry, NewOrder, OperationStatus, OrderDetail, OrderId, OrderState, OrderSummary,
     PanLast4, Timestamp,

@@ -320,7 +320,23 @@ impl SearchPlan {
         let mut out = Vec::new();
         let digits_only = self.text.bytes().all(|b| b.is_ascii_digit());
         let long_enough = self.text.len() >= MIN_PREFIX_CHARS;
-        for col in ["consumer_id", "card_id", "operation_id"] {
+        // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
+        // both find CUST-7005), read from the covering `orders_consumer` index, not the table.
+        if long_enough {
+            let pattern = format!("%{}%", self.text.replace('_', "\\_"));
+            out.push((
+                "id IN (SELECT id FROM orders INDEXED BY orders_consumer \
+                 WHERE consumer_id LIKE ? ESCAPE '\\')"
+                    .to_owned(),
+                vec![Value::Text(pattern)],
+            ));
+        } else if self.mode == MatchMode::Exact {
+            out.push((
+                "consumer_id = ?".to_owned(),
+                vec![Value::Text(self.text.clone())],
+            ));
+        }
+        for col in ["card_id", "operation_id"] {
             match self.mode {
                 MatchMode::Exact => {
                     out.push((format!("{col} = ?"), vec![Value::Text(self.text.clone())]))
