@@ -20,6 +20,7 @@ mod keys;
 mod lenient;
 mod load;
 mod model;
+mod recover;
 pub mod private_fs;
 mod sources;
 mod trust;

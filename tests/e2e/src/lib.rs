@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
+mod window;
+pub use window::{IpcCall, found_phrases, locale, phrases_only_in, raw_message_keys};
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Desk {

@@ -119,7 +119,7 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
     desk.wait_attr("result-panel", "data-phase", "done")
         .await
         .unwrap();
-    desk.click("new-order-button").await.unwrap();
+    // The form is free for the next customer at once.
     desk.sandbox
         .post(
             "stations/BRANCH-PS-01/offline",
@@ -135,7 +135,6 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
         .post("stations/BRANCH-PS-01/online", json!({}))
         .await
         .unwrap();
-    desk.click("new-order-button").await.unwrap();
     place(&desk, "CUST-7003", CANARY_PAN).await.unwrap();
     desk.find("operation-id").await.unwrap();
     desk.sandbox
@@ -215,6 +214,7 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
         .unwrap();
     assert!(notice.contains("3 orders exported"), "{notice}");
     let csv = read_export(&notice, &downloads).unwrap();
+    assert!(csv.starts_with('\u{feff}'), "a UTF-8 BOM first, for Excel");
     assert_eq!(csv.lines().count(), 4, "header + 3 orders:\n{csv}");
     for consumer in ["CUST-7001", "CUST-7002", "CUST-7003"] {
         assert!(csv.contains(consumer), "{consumer} exported:\n{csv}");
@@ -235,7 +235,8 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
 
     // Charts, drawn by chart.js under the app's CSP.
     desk.click("tab-charts").await.unwrap();
-    let reasons = wait_text(&desk, "byStation-list", "BRANCH-PS-01")
+    // Stations by name (the id on hover).
+    let reasons = wait_text(&desk, "byStation-list", "Counter 1 printer")
         .await
         .unwrap();
     assert!(reasons.contains('1'), "{reasons}");

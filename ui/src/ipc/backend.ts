@@ -22,7 +22,7 @@ import type {
   InterruptedOrder_Serialize,
   OrderFields_Serialize,
   StationState_Serialize,
-  PracticeGuide_Serialize,
+  PracticeGuide as PracticeGuide_Serialize,
 } from "./bindings";
 
 export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";

@@ -244,7 +244,8 @@ describe("card data in the window", () => {
     await vi.advanceTimersByTimeAsync(5_000);
     window.dispatchEvent(new Event("focus"));
     await vi.advanceTimersByTimeAsync(20_000);
-    expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).not.toBe("", "a short absence keeps it");
+    // A short absence keeps it.
+    expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).not.toBe("");
     window.dispatchEvent(new Event("blur"));
     await vi.advanceTimersByTimeAsync(16_000);
     expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).toBe("");
