@@ -23,7 +23,12 @@ fn now(v: &Value) -> OffsetDateTime {
 }
 
 /// The code of the error on `path`, or `None` when that field is valid.
-fn code_of(input: &CardDataInput, rules: &ProductRules, now: OffsetDateTime, path: &str) -> Option<String> {
+fn code_of(
+    input: &CardDataInput,
+    rules: &ProductRules,
+    now: OffsetDateTime,
+    path: &str,
+) -> Option<String> {
     match CardData::from_input_at(input, rules, now) {
         Ok(_) => None,
         Err(errors) => errors
@@ -47,7 +52,11 @@ fn every_pan_vector_gets_the_code_it_names() {
         };
         let input = CardDataInput::new(pan, "07/30", "ANA GARCIA");
         let expected = case["code"].as_str().map(str::to_owned);
-        assert_eq!(code_of(&input, &rules, now, "cardData.pan"), expected, "PAN {pan:?}");
+        assert_eq!(
+            code_of(&input, &rules, now, "cardData.pan"),
+            expected,
+            "PAN {pan:?}"
+        );
     }
 }
 

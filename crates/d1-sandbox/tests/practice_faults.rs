@@ -14,7 +14,10 @@ async fn station_exception_next_fails_only_the_next_order_at_its_station() {
     let control = env.sandbox.control();
     control.station_exception_next(1, "PRINTER_JAM");
     let (jammed, next) = (card_id(), card_id());
-    assert_eq!(env.order(&token, &jammed, &body(&env.keys)).await.status, 202);
+    assert_eq!(
+        env.order(&token, &jammed, &body(&env.keys)).await.status,
+        202
+    );
     assert_eq!(env.order(&token, &next, &body(&env.keys)).await.status, 202);
     control.advance_production();
     // The data went to the station: the exception comes from the station step.
@@ -51,11 +54,33 @@ async fn the_control_api_arms_both_faults_and_clear_disarms_them() {
     let post = |path: &'static str, body: serde_json::Value| {
         let url = format!("{}/{path}", env.sandbox.control_base_url());
         let http = env.http.clone();
-        async move { http.post(url).json(&body).send().await.unwrap().status().as_u16() }
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
     };
-    assert_eq!(post("faults/refuse-field", json!({"count": 1, "field": "persoStation"})).await, 204);
+    assert_eq!(
+        post(
+            "faults/refuse-field",
+            json!({"count": 1, "field": "persoStation"})
+        )
+        .await,
+        204
+    );
     assert_eq!(post("faults/refuse-field", json!({"count": 1})).await, 422);
-    assert_eq!(post("faults/station-exception", json!({"count": 1, "reason": "OUT_OF_CARDS"})).await, 204);
+    assert_eq!(
+        post(
+            "faults/station-exception",
+            json!({"count": 1, "reason": "OUT_OF_CARDS"})
+        )
+        .await,
+        204
+    );
     assert_eq!(post("faults/clear", json!({})).await, 204);
     let card = card_id();
     assert_eq!(env.order(&token, &card, &body(&env.keys)).await.status, 202);

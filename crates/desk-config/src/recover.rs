@@ -66,10 +66,12 @@ fn set_aside(value: &mut Value, path: &[String]) -> bool {
                 Some(next) => next,
                 None => return false,
             },
-            Value::Array(_, items) => match seg.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(next) => next,
-                None => return false,
-            },
+            Value::Array(_, items) => {
+                match seg.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
             _ => return false,
         };
     }

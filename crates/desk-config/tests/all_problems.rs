@@ -21,9 +21,21 @@ budget_seconds = "soon"
 "#,
     );
     let problems = problems(result);
-    let keys: Vec<&str> = problems.iter().map(|p| p.split(' ').next().unwrap_or("")).collect();
-    for key in ["ui.idle_clear_seconds", "ui.language", "ui.colour", "retry.budget_seconds"] {
-        assert!(keys.contains(&key), "{key} missing from:\n{}", problems.join("\n"));
+    let keys: Vec<&str> = problems
+        .iter()
+        .map(|p| p.split(' ').next().unwrap_or(""))
+        .collect();
+    for key in [
+        "ui.idle_clear_seconds",
+        "ui.language",
+        "ui.colour",
+        "retry.budget_seconds",
+    ] {
+        assert!(
+            keys.contains(&key),
+            "{key} missing from:\n{}",
+            problems.join("\n")
+        );
     }
     // Each key once: a value set aside is not reported again as missing.
     let mut unique = keys.clone();
@@ -62,6 +74,9 @@ name = "Printer"
 "#,
     );
     let problems = problems(result);
-    let at_id: Vec<&String> = problems.iter().filter(|p| p.starts_with("stations[0].id")).collect();
+    let at_id: Vec<&String> = problems
+        .iter()
+        .filter(|p| p.starts_with("stations[0].id"))
+        .collect();
     assert_eq!(at_id.len(), 1, "{}", problems.join("\n"));
 }

@@ -31,8 +31,8 @@
 mod db;
 mod error;
 mod query;
-mod station;
 pub mod sanitize;
+mod station;
 #[doc(hidden)]
 pub mod synthetic;
 mod types;

@@ -56,7 +56,10 @@ fn the_last_card_made_and_the_last_exception_are_the_stations_own() {
     assert_eq!(exception.card_id, jam);
     assert_eq!(exception.error_message.as_deref(), Some("PRINTER_JAM"));
     assert_eq!(exception.d1_status.as_deref(), Some("CARD_PROD_EXCEPTION"));
-    assert!(activity.last_failed, "the jam came after the last card made");
+    assert!(
+        activity.last_failed,
+        "the jam came after the last card made"
+    );
 }
 
 #[test]

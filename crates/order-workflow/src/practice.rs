@@ -134,11 +134,14 @@ impl Practice {
                 .fail_next(max_attempts_within(&self.retry), 503),
             PracticeTrigger::LostAnswer => self.control.drop_after_read_next(1),
             PracticeTrigger::FieldRefused => self.control.refuse_next(1, "consumerId"),
-            PracticeTrigger::StationJam => self
-                .control
-                .station_exception_next(1, PRACTICE_JAM_REASON),
+            PracticeTrigger::StationJam => {
+                self.control.station_exception_next(1, PRACTICE_JAM_REASON)
+            }
         }
-        tracing::info!(?trigger, "practice: the training D1 will misbehave for this order");
+        tracing::info!(
+            ?trigger,
+            "practice: the training D1 will misbehave for this order"
+        );
         Some(trigger)
     }
 }
@@ -156,7 +159,9 @@ pub fn max_attempts_within(retry: &RetryPolicy) -> usize {
             .saturating_mul(1u32 << (attempts - 1).min(20))
             .min(retry.max_delay)
             / 2;
-        elapsed += shortest.max(Duration::from_millis(1)).min(retry.budget - elapsed);
+        elapsed += shortest
+            .max(Duration::from_millis(1))
+            .min(retry.budget - elapsed);
         attempts += 1;
     }
     attempts as usize
@@ -226,8 +231,7 @@ mod tests {
     #[test]
     fn demo_cards_pass_the_product_rules() {
         let catalog = Catalog::training();
-        let practice_cards: Vec<DemoCard> =
-            catalog.products.iter().filter_map(demo_card).collect();
+        let practice_cards: Vec<DemoCard> = catalog.products.iter().filter_map(demo_card).collect();
         assert_eq!(practice_cards.len(), catalog.products.len());
         for (card, product) in practice_cards.iter().zip(&catalog.products) {
             let input = d1_client::CardDataInput::new(card.pan.clone(), "07/30", "ANA GARCIA");

@@ -395,10 +395,10 @@ impl OrderDesk {
                 .map_err(export_err)
                 .and_then(|()| j.export_csv(&query, &mut out))
                 .and_then(|n| {
-                use std::io::Write;
-                out.flush().map_err(export_err)?;
-                Ok(n)
-            });
+                    use std::io::Write;
+                    out.flush().map_err(export_err)?;
+                    Ok(n)
+                });
             match written {
                 Ok(n) => Ok(ExportResult {
                     path: path.display().to_string(),

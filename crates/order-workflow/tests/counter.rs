@@ -94,7 +94,10 @@ async fn until_final(desk: &OrderDesk, card_id: &str) -> order_workflow::Product
 }
 
 /// Submits `draft` the way the shell does: practice arms the training D1 first.
-async fn submit(f: &Fixture, draft: OrderDraft) -> Result<order_workflow::SubmittedOrder, WorkflowError> {
+async fn submit(
+    f: &Fixture,
+    draft: OrderDraft,
+) -> Result<order_workflow::SubmittedOrder, WorkflowError> {
     if f.desk.problems(&draft).is_empty() {
         f.practice.arm(&draft);
     }
@@ -120,7 +123,11 @@ async fn the_review_holds_everything_printed_and_only_the_last_4_digits() {
     assert_eq!(review.second_line.as_deref(), Some("ACME LTD"));
     assert_eq!(review.expiry, "07/30");
     assert_eq!(review.artwork_name.as_deref(), Some("Classic blue"));
-    assert_eq!(review.custom_lines, ["LINE ONE", "LINE TWO"], "as sent: empty lines dropped");
+    assert_eq!(
+        review.custom_lines,
+        ["LINE ONE", "LINE TWO"],
+        "as sent: empty lines dropped"
+    );
     assert_eq!(review.member_id.as_deref(), Some("M-77"));
     assert_eq!(review.carrier_language.as_deref(), Some("ES"));
     assert_eq!(review.carrier_lines, ["Dear Ana"]);
@@ -167,7 +174,10 @@ async fn a_station_remembers_its_last_card_and_its_last_exception() {
     until_final(&f.desk, &made.card_id).await;
     f.control.station_offline("BRANCH-PS-01", "PRINTER_JAM");
     let jammed = submit(&f, draft("CUST-2")).await.unwrap();
-    assert_eq!(until_final(&f.desk, &jammed.card_id).await.phase, ProductionPhase::Failed);
+    assert_eq!(
+        until_final(&f.desk, &jammed.card_id).await.phase,
+        ProductionPhase::Failed
+    );
 
     let state = f.desk.station_state("BRANCH-PS-01").await.unwrap();
     assert_eq!(state.last_made.unwrap().card_id, made.card_id);
@@ -177,7 +187,13 @@ async fn a_station_remembers_its_last_card_and_its_last_exception() {
     assert_eq!(exception.d1_status.as_deref(), Some("CARD_PROD_EXCEPTION"));
     assert!(state.last_failed);
     // The other station is untouched.
-    assert!(!f.desk.station_state("BRANCH-PS-02").await.unwrap().last_failed);
+    assert!(
+        !f.desk
+            .station_state("BRANCH-PS-02")
+            .await
+            .unwrap()
+            .last_failed
+    );
 }
 
 #[tokio::test]
@@ -188,13 +204,18 @@ async fn practice_station_jam_fails_that_order_at_the_station_only() {
     assert_eq!(view.details_status, "CARD_PROD_EXCEPTION");
     assert_eq!(view.reason.as_deref(), Some("PRINTER_JAM"));
     let next = submit(&f, draft("CUST-3")).await.unwrap();
-    assert_eq!(until_final(&f.desk, &next.card_id).await.phase, ProductionPhase::Done);
+    assert_eq!(
+        until_final(&f.desk, &next.card_id).await.phase,
+        ProductionPhase::Done
+    );
 }
 
 #[tokio::test]
 async fn practice_field_refused_is_a_refusal_and_no_card() {
     let f = fixture().await;
-    let error = submit(&f, draft("PRACTICE-FIELD-REFUSED")).await.unwrap_err();
+    let error = submit(&f, draft("PRACTICE-FIELD-REFUSED"))
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Rejected, "{error:?}");
     assert_eq!(f.control.orders_accepted(), 0);
     let next = submit(&f, draft("CUST-4")).await.unwrap();
@@ -205,17 +226,29 @@ async fn practice_field_refused_is_a_refusal_and_no_card() {
 async fn practice_lost_answer_is_found_at_d1_without_a_second_card() {
     let f = fixture().await;
     let order = submit(&f, draft("PRACTICE-LOST-ANSWER")).await.unwrap();
-    assert_eq!(until_final(&f.desk, &order.card_id).await.phase, ProductionPhase::Done);
+    assert_eq!(
+        until_final(&f.desk, &order.card_id).await.phase,
+        ProductionPhase::Done
+    );
     assert_eq!(f.control.orders_received(), 1, "never sent twice");
     let history = f.desk.journal().detail(&order.card_id).unwrap().history;
-    assert!(history.iter().any(|h| h.state == OrderState::OutcomeUnknown), "{history:?}");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.state == OrderState::OutcomeUnknown),
+        "{history:?}"
+    );
 }
 
 #[tokio::test]
 async fn practice_503_outlasts_the_retries_then_the_same_order_goes_through() {
     let f = fixture().await;
     let order = submit(&f, draft("PRACTICE-503")).await.unwrap();
-    assert_eq!(order.outcome, SubmitOutcome::Unknown, "checking, never refused");
+    assert_eq!(
+        order.outcome,
+        SubmitOutcome::Unknown,
+        "checking, never refused"
+    );
     assert_eq!(f.control.orders_accepted(), 0);
     // D1 has not seen it; the same order goes again. With this test's short retry budget a few
     // of the armed 503s may be left for the resend, as a teller pressing "Try again" again
@@ -229,7 +262,10 @@ async fn practice_503_outlasts_the_retries_then_the_same_order_goes_through() {
     }
     assert_eq!(again.outcome, SubmitOutcome::Accepted);
     assert_eq!(again.card_id, order.card_id);
-    assert_eq!(until_final(&f.desk, &order.card_id).await.phase, ProductionPhase::Done);
+    assert_eq!(
+        until_final(&f.desk, &order.card_id).await.phase,
+        ProductionPhase::Done
+    );
     assert_eq!(f.control.orders_accepted(), 1);
 }
 
@@ -237,7 +273,10 @@ async fn practice_503_outlasts_the_retries_then_the_same_order_goes_through() {
 async fn only_the_documented_consumer_ids_are_triggers() {
     let f = fixture().await;
     assert_eq!(f.practice.arm(&draft("CUST-503")), None);
-    assert_eq!(f.practice.arm(&draft("PRACTICE-503")), Some(PracticeTrigger::Unavailable));
+    assert_eq!(
+        f.practice.arm(&draft("PRACTICE-503")),
+        Some(PracticeTrigger::Unavailable)
+    );
     f.control.clear_faults();
     let guide = f.practice.guide();
     assert_eq!(guide.cases.len(), 4);
@@ -258,6 +297,9 @@ async fn the_csv_export_starts_with_a_utf8_byte_order_mark() {
     let bytes = std::fs::read(&result.path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM first");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert!(text.contains("•••• 5556") && text.contains("CUST-5"), "{text}");
+    assert!(
+        text.contains("•••• 5556") && text.contains("CUST-5"),
+        "{text}"
+    );
     assert!(!text.contains(PAN));
 }

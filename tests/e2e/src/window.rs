@@ -59,7 +59,9 @@ impl Desk {
             .client
             .execute("return window.__deskIpcLog || null;", vec![])
             .await?;
-        let calls = value.as_array().ok_or("the IPC recorder is not installed")?;
+        let calls = value
+            .as_array()
+            .ok_or("the IPC recorder is not installed")?;
         Ok(calls
             .iter()
             .map(|c| IpcCall {
@@ -141,7 +143,9 @@ pub fn phrases_only_in(language: &str, other: &str) -> Result<BTreeSet<String>, 
             continue;
         }
         for piece in split_placeholders(&text) {
-            let piece = piece.trim().trim_matches(|c: char| c.is_ascii_punctuation() || c == '—');
+            let piece = piece
+                .trim()
+                .trim_matches(|c: char| c.is_ascii_punctuation() || c == '—');
             let piece = piece.trim();
             if piece.split_whitespace().count() >= 2 && !theirs.iter().any(|t| t.contains(piece)) {
                 phrases.insert(piece.to_owned());
@@ -196,7 +200,10 @@ fn split_placeholders(text: &str) -> Vec<String> {
 /// window's language shows its id).
 pub fn raw_message_keys(text: &str) -> Result<Vec<String>, BoxError> {
     let keys: Vec<String> = locale("en")?.into_iter().map(|(k, _)| k).collect();
-    Ok(keys.into_iter().filter(|k| text.contains(k.as_str())).collect())
+    Ok(keys
+        .into_iter()
+        .filter(|k| text.contains(k.as_str()))
+        .collect())
 }
 
 /// The phrases of `phrases` that `text` contains, except those in `allowed`.
@@ -215,11 +222,16 @@ mod tests {
 
     #[test]
     fn icu_messages_split_into_their_literal_pieces() {
-        let pieces = split_placeholders("{count, plural, one {# field needs} other {# fields need}} correcting.");
+        let pieces = split_placeholders(
+            "{count, plural, one {# field needs} other {# fields need}} correcting.",
+        );
         assert!(pieces.contains(&"field needs".to_owned()), "{pieces:?}");
         assert!(pieces.contains(&"correcting.".to_owned()), "{pieces:?}");
         assert!(!pieces.iter().any(|p| p.contains("plural")), "{pieces:?}");
-        assert_eq!(split_placeholders("Checked {time} ({age})"), ["Checked", "(", ")"]);
+        assert_eq!(
+            split_placeholders("Checked {time} ({age})"),
+            ["Checked", "(", ")"]
+        );
     }
 
     #[test]

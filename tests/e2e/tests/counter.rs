@@ -80,12 +80,18 @@ async fn the_review_shows_every_printed_field_and_a_repeated_enter_sends_nothing
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
         desk.client
-            .find(Locator::Css("[data-testid='progress-panel'], [data-testid='result-panel']"))
+            .find(Locator::Css(
+                "[data-testid='progress-panel'], [data-testid='result-panel']"
+            ))
             .await
             .is_err(),
         "nothing was sent"
     );
-    assert_eq!(desk.sandbox.received().await.unwrap(), 0, "no order reached D1");
+    assert_eq!(
+        desk.sandbox.received().await.unwrap(),
+        0,
+        "no order reached D1"
+    );
 
     for (id, expected) in [
         ("review-consumer", "CUST-1101"),
@@ -107,7 +113,11 @@ async fn the_review_shows_every_printed_field_and_a_repeated_enter_sends_nothing
     }
     let review = desk.text("review-panel").await.unwrap();
     assert!(!review.contains("4000 0566") && !review.contains(CANARY_PAN));
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "review");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "review"
+    );
     desk.screenshot("counter-review-en").await.unwrap();
 
     desk.click("confirm-button").await.unwrap();
@@ -170,7 +180,11 @@ async fn a_second_order_goes_while_the_first_is_in_production_and_both_are_made(
         "precondition: the first card is still being made"
     );
     desk.screenshot("counter-production-list-en").await.unwrap();
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "production list");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "production list"
+    );
 
     for card in [&first_card] {
         desk.wait_css_attr(
@@ -192,7 +206,10 @@ async fn a_second_order_goes_while_the_first_is_in_production_and_both_are_made(
 async fn order_again_after_a_station_exception_keeps_consumer_product_and_station() {
     let desk = Desk::start().await.unwrap();
     desk.sandbox
-        .post("stations/BRANCH-PS-02/offline", json!({"reason": "PRINTER_JAM"}))
+        .post(
+            "stations/BRANCH-PS-02/offline",
+            json!({"reason": "PRINTER_JAM"}),
+        )
         .await
         .unwrap();
     desk.fill_valid_order("CUST-1301").await.unwrap();
@@ -203,22 +220,39 @@ async fn order_again_after_a_station_exception_keeps_consumer_product_and_statio
 
     // The reason in plain words, the raw code beside it, the station named.
     let reason = desk.text("production-reason").await.unwrap();
-    assert!(reason.contains("The printer jammed") && reason.contains("PRINTER_JAM"), "{reason}");
+    assert!(
+        reason.contains("The printer jammed") && reason.contains("PRINTER_JAM"),
+        "{reason}"
+    );
     let next = desk.text("production-next").await.unwrap();
     assert!(next.contains("Back office printer"), "{next}");
     // The status bar names the chosen station (not the default) and warns.
     let station = desk.find("station-status").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while station.attr("data-last-failed").await.unwrap().as_deref() != Some("true") {
-        assert!(Instant::now() < deadline, "no station warning in the status bar");
+        assert!(
+            Instant::now() < deadline,
+            "no station warning in the status bar"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let status = desk.text("station-status").await.unwrap();
-    assert!(status.contains("Back office printer") && status.contains("PRINTER_JAM"), "{status}");
-    assert!(desk.text("station-warning").await.unwrap().contains("The printer jammed"));
+    assert!(
+        status.contains("Back office printer") && status.contains("PRINTER_JAM"),
+        "{status}"
+    );
+    assert!(
+        desk.text("station-warning")
+            .await
+            .unwrap()
+            .contains("The printer jammed")
+    );
     // D1 answered every call: green.
     let connection = desk.find("connection-status").await.unwrap();
-    assert_eq!(connection.attr("data-state").await.unwrap().as_deref(), Some("ok"));
+    assert_eq!(
+        connection.attr("data-state").await.unwrap().as_deref(),
+        Some("ok")
+    );
 
     desk.click("order-again-button").await.unwrap();
     assert_eq!(value_of(&desk, "consumerId").await, "CUST-1301");
@@ -227,7 +261,11 @@ async fn order_again_after_a_station_exception_keeps_consumer_product_and_statio
     assert_eq!(value_of(&desk, "pan").await, "", "no card data");
     assert_eq!(value_of(&desk, "name").await, "", "no card data");
     desk.screenshot("counter-order-again-en").await.unwrap();
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "order again");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "order again"
+    );
     desk.stop().await.unwrap();
 }
 
@@ -276,10 +314,19 @@ async fn every_practice_trigger_reaches_its_screen() {
     let cards = desk.text("practice-cards").await.unwrap();
     assert!(cards.contains("4000 0000 0000 0002"), "{cards}");
     let triggers = desk.text("practice-triggers").await.unwrap();
-    for id in ["PRACTICE-503", "PRACTICE-LOST-ANSWER", "PRACTICE-FIELD-REFUSED", "PRACTICE-STATION-JAM"] {
+    for id in [
+        "PRACTICE-503",
+        "PRACTICE-LOST-ANSWER",
+        "PRACTICE-FIELD-REFUSED",
+        "PRACTICE-STATION-JAM",
+    ] {
         assert!(triggers.contains(id), "{triggers}");
     }
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "practice help");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "practice help"
+    );
     desk.screenshot("counter-practice-en").await.unwrap();
 
     let practise = |consumer: &'static str| {
@@ -305,15 +352,28 @@ async fn every_practice_trigger_reaches_its_screen() {
     // The station jams: the order fails with the reason.
     practise("PRACTICE-STATION-JAM").await;
     newest_reaches(&desk, &["failed"]).await;
-    assert!(desk.text("production-reason").await.unwrap().contains("PRINTER_JAM"));
+    assert!(
+        desk.text("production-reason")
+            .await
+            .unwrap()
+            .contains("PRINTER_JAM")
+    );
 
     // D1 refuses a field: no card, the refusal screen.
     practise("PRACTICE-FIELD-REFUSED").await;
     let panel = desk.find("error-panel").await.unwrap();
-    assert_eq!(panel.attr("data-kind").await.unwrap().as_deref(), Some("rejected"));
-    desk.screenshot("counter-practice-refused-en").await.unwrap();
+    assert_eq!(
+        panel.attr("data-kind").await.unwrap().as_deref(),
+        Some("rejected")
+    );
+    desk.screenshot("counter-practice-refused-en")
+        .await
+        .unwrap();
     desk.click("back-to-form").await.unwrap();
-    assert_eq!(value_of(&desk, "consumerId").await, "PRACTICE-FIELD-REFUSED");
+    assert_eq!(
+        value_of(&desk, "consumerId").await,
+        "PRACTICE-FIELD-REFUSED"
+    );
 
     // The answer is lost: the order is found at D1 (one card), and the journal says how.
     practise("PRACTICE-LOST-ANSWER").await;
@@ -338,7 +398,9 @@ async fn every_practice_trigger_reaches_its_screen() {
     let journal = Journal::open(desk_e2e::training_journal(desk.data_dir.path())).unwrap();
     let history = journal.detail(&lost).unwrap().history;
     assert!(
-        history.iter().any(|h| h.state == OrderState::OutcomeUnknown),
+        history
+            .iter()
+            .any(|h| h.state == OrderState::OutcomeUnknown),
         "the lost answer was reconciled: {history:?}"
     );
     desk.stop().await.unwrap();
@@ -376,7 +438,10 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
     let calls = desk.ipc_calls().await.unwrap();
     let commands: Vec<&str> = calls.iter().map(|c| c.command.as_str()).collect();
     let count = |name: &str| commands.iter().filter(|c| **c == name).count();
-    assert!(count("check_order") >= 4, "the recorder saw the checks: {commands:?}");
+    assert!(
+        count("check_order") >= 4,
+        "the recorder saw the checks: {commands:?}"
+    );
     assert_eq!(count("submit_order"), 2, "{commands:?}");
     let grouped = "4000 0566 5566 5556";
     let crossings: Vec<&str> = calls
@@ -387,7 +452,9 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
     println!("IPC calls: {}, PAN crossings: {crossings:?}", calls.len());
     assert!(crossings.len() <= 4, "at most 2 per order: {crossings:?}");
     assert!(
-        crossings.iter().all(|c| *c == "review_order" || *c == "submit_order"),
+        crossings
+            .iter()
+            .all(|c| *c == "review_order" || *c == "submit_order"),
         "{crossings:?}"
     );
     assert!(
@@ -398,7 +465,11 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
         "the checks while typing carry no card data"
     );
     for needle in [CANARY_PAN, grouped] {
-        assert_eq!(desk.files_containing(needle), Vec::<std::path::PathBuf>::new(), "{needle} on disk");
+        assert_eq!(
+            desk.files_containing(needle),
+            Vec::<std::path::PathBuf>::new(),
+            "{needle} on disk"
+        );
     }
     desk.stop().await.unwrap();
 }

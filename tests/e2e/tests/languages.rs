@@ -22,14 +22,19 @@ const RUST_ADVICE: &[&str] = &[
 
 /// Names from the configuration (not translated by the app): products without a Spanish name,
 /// stations, artworks, and the product name in the banner.
-const CONFIGURED_NAMES: &[&str] = &["Counter 1 printer", "Back office printer", "Classic blue", "Issuance Desk"];
+const CONFIGURED_NAMES: &[&str] = &[
+    "Counter 1 printer",
+    "Back office printer",
+    "Classic blue",
+    "Issuance Desk",
+];
 
 /// Common English words, as whole lower-case words: a sentence of English left in the Spanish
 /// window has some of them.
 const ENGLISH_WORDS: &[&str] = &[
-    "the", "and", "you", "your", "with", "this", "that", "has", "have", "was", "not", "from", "for",
-    "will", "been", "what", "when", "order", "orders", "card", "cards", "check", "again", "please",
-    "station", "printer", "failed", "made", "sent", "type",
+    "the", "and", "you", "your", "with", "this", "that", "has", "have", "was", "not", "from",
+    "for", "will", "been", "what", "when", "order", "orders", "card", "cards", "check", "again",
+    "please", "station", "printer", "failed", "made", "sent", "type",
 ];
 
 fn os_user() -> String {
@@ -55,7 +60,12 @@ async fn supervisor_desk(orders: u32) -> Result<Desk, BoxError> {
             operator: "teller1".into(),
             consumer_id: format!("CUST-{}", 7000 + i),
             product_id: "DEMO_DEBIT".into(),
-            station_id: if i % 2 == 0 { "BRANCH-PS-01" } else { "BRANCH-PS-02" }.into(),
+            station_id: if i % 2 == 0 {
+                "BRANCH-PS-01"
+            } else {
+                "BRANCH-PS-02"
+            }
+            .into(),
             issuance_type: "CREATION".into(),
             pan_last4: PanLast4::new(&format!("{:04}", 1000 + i))?,
             card_id: card.clone(),
@@ -65,13 +75,26 @@ async fn supervisor_desk(orders: u32) -> Result<Desk, BoxError> {
         journal.mark_sending(&card)?;
         journal.record_accepted(&card, &format!("seed-op-{i:03}"))?;
         if i % 5 == 4 {
-            journal.record_production_status(&card, "CARD_PROD_EXCEPTION", OperationStatus::Failed, Some("PRINTER_JAM"))?;
+            journal.record_production_status(
+                &card,
+                "CARD_PROD_EXCEPTION",
+                OperationStatus::Failed,
+                Some("PRINTER_JAM"),
+            )?;
         } else {
-            journal.record_production_status(&card, "CARD_PROD_DONE", OperationStatus::Successful, None)?;
+            journal.record_production_status(
+                &card,
+                "CARD_PROD_DONE",
+                OperationStatus::Successful,
+                None,
+            )?;
         }
     }
     drop(journal);
-    let config = format!("environment = \"training\"\n\n[supervisors]\nusers = [{:?}]\n", os_user());
+    let config = format!(
+        "environment = \"training\"\n\n[supervisors]\nusers = [{:?}]\n",
+        os_user()
+    );
     Desk::start_with_machine_config(data_dir, &config).await
 }
 
@@ -79,11 +102,21 @@ async fn supervisor_desk(orders: u32) -> Result<Desk, BoxError> {
 /// no common English word outside the allowed texts.
 async fn check_screen(desk: &Desk, language: &str, screen: &str, other_phrases: &BTreeSet<String>) {
     let text = desk.visible_text().await.unwrap();
-    let allowed: Vec<&str> = RUST_ADVICE.iter().chain(CONFIGURED_NAMES).copied().collect();
+    let allowed: Vec<&str> = RUST_ADVICE
+        .iter()
+        .chain(CONFIGURED_NAMES)
+        .copied()
+        .collect();
     let found = found_phrases(&text, other_phrases, &allowed);
-    assert!(found.is_empty(), "{language} window, {screen}: text of the other language {found:?}\n---\n{text}");
+    assert!(
+        found.is_empty(),
+        "{language} window, {screen}: text of the other language {found:?}\n---\n{text}"
+    );
     let keys = raw_message_keys(&text).unwrap();
-    assert!(keys.is_empty(), "{language} window, {screen}: message keys shown raw {keys:?}");
+    assert!(
+        keys.is_empty(),
+        "{language} window, {screen}: message keys shown raw {keys:?}"
+    );
     if language == "es" {
         let mut rest = text.clone();
         for a in &allowed {
@@ -93,9 +126,16 @@ async fn check_screen(desk: &Desk, language: &str, screen: &str, other_phrases: 
             .split(|c: char| !c.is_alphanumeric() && c != '\'')
             .filter(|w| ENGLISH_WORDS.contains(w))
             .collect();
-        assert!(words.is_empty(), "Spanish window, {screen}: English words {words:?}\n---\n{text}");
+        assert!(
+            words.is_empty(),
+            "Spanish window, {screen}: English words {words:?}\n---\n{text}"
+        );
     }
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "{language}, {screen}: accessibility");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "{language}, {screen}: accessibility"
+    );
 }
 
 async fn wait_rows(desk: &Desk, want: usize) {
@@ -103,7 +143,9 @@ async fn wait_rows(desk: &Desk, want: usize) {
     loop {
         let rows = desk
             .client
-            .find_all(Locator::Css("[data-testid='order-table'] [data-testid='order-row']"))
+            .find_all(Locator::Css(
+                "[data-testid='order-table'] [data-testid='order-row']",
+            ))
             .await
             .unwrap()
             .len();
@@ -136,22 +178,42 @@ async fn walk(language: &str) {
         desk.review().await.unwrap();
         if consumer == "CUST-8001" {
             check_screen(&desk, language, "review", &phrases).await;
-            desk.screenshot(&format!("counter-review-{language}")).await.unwrap();
+            desk.screenshot(&format!("counter-review-{language}"))
+                .await
+                .unwrap();
         }
         desk.click("confirm-button").await.unwrap();
-        let phase = if consumer == "CUST-8001" { "done" } else { "failed" };
-        desk.wait_css_attr("[data-testid='result-panel']", "data-phase", &[phase], Duration::from_secs(60))
-            .await
-            .unwrap();
-    }
-    desk.wait_css_attr("[data-testid='result-panel']:last-child", "data-phase", &["done"], Duration::from_secs(60))
+        let phase = if consumer == "CUST-8001" {
+            "done"
+        } else {
+            "failed"
+        };
+        desk.wait_css_attr(
+            "[data-testid='result-panel']",
+            "data-phase",
+            &[phase],
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
+    }
+    desk.wait_css_attr(
+        "[data-testid='result-panel']:last-child",
+        "data-phase",
+        &["done"],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     check_screen(&desk, language, "production list", &phrases).await;
-    desk.screenshot(&format!("counter-production-list-{language}")).await.unwrap();
+    desk.screenshot(&format!("counter-production-list-{language}"))
+        .await
+        .unwrap();
 
     // D1 refuses the order: the refusal screen (with Rust's advice, allowed).
-    desk.fill_valid_order("PRACTICE-FIELD-REFUSED").await.unwrap();
+    desk.fill_valid_order("PRACTICE-FIELD-REFUSED")
+        .await
+        .unwrap();
     desk.review().await.unwrap();
     desk.click("confirm-button").await.unwrap();
     desk.find("error-panel").await.unwrap();
@@ -165,7 +227,9 @@ async fn walk(language: &str) {
     desk.click("more-filters").await.unwrap();
     check_screen(&desk, language, "supervisor filters", &phrases).await;
     desk.client
-        .find(Locator::Css("[data-card-id='seed-card-004'] [data-testid='open-detail']"))
+        .find(Locator::Css(
+            "[data-card-id='seed-card-004'] [data-testid='open-detail']",
+        ))
         .await
         .unwrap()
         .click()
@@ -199,7 +263,10 @@ async fn the_supervisor_screen_scrolls_under_a_fixed_banner_and_finds_four_digit
     let desk = supervisor_desk(40).await.unwrap();
     desk.click("nav-supervisor").await.unwrap();
     wait_rows(&desk, 25).await;
-    let size = desk.eval("return [window.innerWidth, window.innerHeight];").await.unwrap();
+    let size = desk
+        .eval("return [window.innerWidth, window.innerHeight];")
+        .await
+        .unwrap();
     assert_eq!(size, json!([1280, 720]), "the window's size");
 
     // At least 12 rows fit in the work area at 720 pixels.
@@ -247,22 +314,45 @@ async fn the_supervisor_screen_scrolls_under_a_fixed_banner_and_finds_four_digit
         .await
         .unwrap();
     assert_eq!(layout["bannerTop"], json!(0), "{layout}");
-    assert!(layout["bannerBottom"].as_f64().unwrap_or(0.0) > 20.0, "{layout}");
+    assert!(
+        layout["bannerBottom"].as_f64().unwrap_or(0.0) > 20.0,
+        "{layout}"
+    );
     assert_eq!(layout["statusBottom"], layout["height"], "{layout}");
-    assert_eq!(layout["pageScroll"], json!(0), "the window itself never scrolls: {layout}");
-    assert!(layout["pageHeight"].as_f64().unwrap_or(f64::MAX) <= 720.0, "{layout}");
-    assert!(layout["areaScroll"].as_f64().unwrap_or(0.0) > 0.0, "the work area scrolled: {layout}");
+    assert_eq!(
+        layout["pageScroll"],
+        json!(0),
+        "the window itself never scrolls: {layout}"
+    );
+    assert!(
+        layout["pageHeight"].as_f64().unwrap_or(f64::MAX) <= 720.0,
+        "{layout}"
+    );
+    assert!(
+        layout["areaScroll"].as_f64().unwrap_or(0.0) > 0.0,
+        "the work area scrolled: {layout}"
+    );
     assert!(banner.is_displayed().await.unwrap());
-    desk.screenshot("counter-supervisor-scrolled-en").await.unwrap();
+    desk.screenshot("counter-supervisor-scrolled-en")
+        .await
+        .unwrap();
 
     // 4 digits of a consumer id, and its end in another case, find it.
     for search in ["7005", "cust-7005"] {
         desk.type_into("search", search).await.unwrap();
         desk.click("apply-filters").await.unwrap();
         wait_rows(&desk, 1).await;
-        assert_eq!(desk.text("row-consumer").await.unwrap(), "CUST-7005", "{search}");
+        assert_eq!(
+            desk.text("row-consumer").await.unwrap(),
+            "CUST-7005",
+            "{search}"
+        );
     }
-    assert_eq!(desk.axe_violations().await.unwrap(), Vec::<String>::new(), "supervisor");
+    assert_eq!(
+        desk.axe_violations().await.unwrap(),
+        Vec::<String>::new(),
+        "supervisor"
+    );
     desk.choose("language", "es").await.unwrap();
     desk.type_into("search", "").await.unwrap();
     desk.click("apply-filters").await.unwrap();

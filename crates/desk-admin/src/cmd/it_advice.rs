@@ -76,7 +76,10 @@ mod tests {
         let text = explain(&error);
         assert!(text.contains("HTTP 401"), "{text}");
         assert!(text.contains("d1.signing_kid"), "{text}");
-        assert!(text.contains("D1's reason: \"UNAUTHORIZED: assertion kid is not a known issuer key\""), "{text}");
+        assert!(
+            text.contains("D1's reason: \"UNAUTHORIZED: assertion kid is not a known issuer key\""),
+            "{text}"
+        );
         assert!(text.contains("[correlation id corr-1]"), "{text}");
         assert!(!text.contains("same order"), "{text}");
     }
