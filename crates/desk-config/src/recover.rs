@@ -39,12 +39,18 @@ pub(crate) fn read_all<T: DeserializeOwned>(
 /// The path of the value to set aside for this error, if one can be.
 fn offender(path: &[String], kind: &Kind) -> Option<Vec<String>> {
     let mut path = path.to_vec();
-    match kind {
+    let named = match kind {
         // A required key cannot be made up.
         Kind::MissingField(_) => return None,
-        Kind::UnknownField(name, _) => path.push(name.clone()),
-        Kind::DuplicateField(name) => path.push((*name).to_owned()),
-        _ => {}
+        Kind::UnknownField(name, _) => Some(name.as_str()),
+        Kind::DuplicateField(name) => Some(*name),
+        _ => None,
+    };
+    // figment's path may or may not end with the key it names.
+    if let Some(name) = named
+        && path.last().map(String::as_str) != Some(name)
+    {
+        path.push(name.to_owned());
     }
     // An item of a list goes with its whole list: removing one item would shift the indexes
     // that the next problems name.
@@ -80,3 +86,4 @@ fn set_aside(value: &mut Value, path: &[String]) -> bool {
         _ => false,
     }
 }
+
