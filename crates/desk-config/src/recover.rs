@@ -86,4 +86,3 @@ fn set_aside(value: &mut Value, path: &[String]) -> bool {
         _ => false,
     }
 }
-

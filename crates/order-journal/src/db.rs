@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_no_record_identity",
         include_str!("../migrations/0002_no_record_identity.sql"),
     ),
+    (
+        3,
+        "0003_consumer_search",
+        include_str!("../migrations/0003_consumer_search.sql"),
+    ),
 ];
 
 /// How long a connection waits for a lock held by another connection or process.

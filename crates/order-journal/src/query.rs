@@ -321,14 +321,17 @@ impl SearchPlan {
         let digits_only = self.text.bytes().all(|b| b.is_ascii_digit());
         let long_enough = self.text.len() >= MIN_PREFIX_CHARS;
         // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
-        // both find CUST-7005), read from the covering `orders_consumer` index, not the table.
+        // both find CUST-7005), through its trigram index (migration 0003). LIKE's `_` matches
+        // any one character there; `instr` keeps only the ids that hold the text itself.
         if long_enough {
-            let pattern = format!("%{}%", self.text.replace('_', "\\_"));
             out.push((
-                "id IN (SELECT id FROM orders INDEXED BY orders_consumer \
-                 WHERE consumer_id LIKE ? ESCAPE '\\')"
+                "id IN (SELECT rowid FROM orders_consumer_search WHERE consumer_id LIKE ?) \
+                 AND instr(lower(consumer_id), ?) > 0"
                     .to_owned(),
-                vec![Value::Text(pattern)],
+                vec![
+                    Value::Text(format!("%{}%", self.text)),
+                    Value::Text(self.text.to_ascii_lowercase()),
+                ],
             ));
         } else if self.mode == MatchMode::Exact {
             out.push((

@@ -129,9 +129,12 @@ impl Practice {
     pub fn arm(&self, draft: &OrderDraft) -> Option<PracticeTrigger> {
         let trigger = PracticeTrigger::from_consumer_id(&draft.consumer_id)?;
         match trigger {
-            PracticeTrigger::Unavailable => self
-                .control
-                .fail_next(max_attempts_within(&self.retry), 503),
+            // Order requests only: the desk's status questions (its background checks run
+            // meanwhile) must not use up the 503s meant for the order's attempts.
+            PracticeTrigger::Unavailable => {
+                self.control
+                    .gateway_next(max_attempts_within(&self.retry), 503, false)
+            }
             PracticeTrigger::LostAnswer => self.control.drop_after_read_next(1),
             PracticeTrigger::FieldRefused => self.control.refuse_next(1, "consumerId"),
             PracticeTrigger::StationJam => {

@@ -49,10 +49,10 @@ async fn value_of(desk: &Desk, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The newest order of the production list reaches one of `phases`.
-async fn newest_reaches(desk: &Desk, phases: &[&str]) -> String {
+/// The order of `consumer` in the production list reaches one of `phases`.
+async fn order_reaches(desk: &Desk, consumer: &str, phases: &[&str]) -> String {
     desk.wait_css_attr(
-        "[data-testid='production-list'] [data-testid='result-panel']",
+        &format!("[data-testid='result-panel'][data-consumer='{consumer}']"),
         "data-phase",
         phases,
         Duration::from_secs(90),
@@ -71,7 +71,18 @@ async fn place(desk: &Desk, consumer: &str) {
 async fn the_review_shows_every_printed_field_and_a_repeated_enter_sends_nothing() {
     let desk = Desk::start().await.unwrap();
     fill_everything(&desk, "CUST-1101").await.unwrap();
+    desk.eval("document.querySelector(\"[data-testid='work-area']\").scrollTop = 0; return true;")
+        .await
+        .unwrap();
     desk.screenshot("counter-form-en").await.unwrap();
+    // Back in the last card field, as a teller finishing the form would be.
+    desk.client
+        .find(Locator::Css("[name='name']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // Enter in the form opens the review; a second Enter 150 ms later must not send the order.
     desk.press_enter_twice(Duration::from_millis(150))
         .await
@@ -121,7 +132,7 @@ async fn the_review_shows_every_printed_field_and_a_repeated_enter_sends_nothing
     desk.screenshot("counter-review-en").await.unwrap();
 
     desk.click("confirm-button").await.unwrap();
-    newest_reaches(&desk, &["done"]).await;
+    order_reaches(&desk, "CUST-1101", &["done"]).await;
     desk.stop().await.unwrap();
 }
 
@@ -196,7 +207,7 @@ async fn a_second_order_goes_while_the_first_is_in_production_and_both_are_made(
         .await
         .unwrap();
     }
-    newest_reaches(&desk, &["done"]).await;
+    order_reaches(&desk, "CUST-1202", &["done"]).await;
     let (_, accepted) = desk.sandbox.counters().await.unwrap();
     assert_eq!(accepted, 2);
     desk.stop().await.unwrap();
@@ -216,7 +227,7 @@ async fn order_again_after_a_station_exception_keeps_consumer_product_and_statio
     desk.choose("persoStation", "BRANCH-PS-02").await.unwrap();
     desk.review().await.unwrap();
     desk.click("confirm-button").await.unwrap();
-    newest_reaches(&desk, &["failed"]).await;
+    order_reaches(&desk, "CUST-1301", &["failed"]).await;
 
     // The reason in plain words, the raw code beside it, the station named.
     let reason = desk.text("production-reason").await.unwrap();
@@ -288,7 +299,7 @@ async fn the_status_bar_turns_red_when_a_real_d1_call_fails() {
     desk.review().await.unwrap();
     // The periodic token check still succeeds; the order's status questions fail.
     desk.click("confirm-button").await.unwrap();
-    newest_reaches(&desk, &["in_progress", "done"]).await;
+    order_reaches(&desk, "CUST-1401", &["in_progress", "done"]).await;
     desk.sandbox
         .post("faults/fail-next", json!({"count": 100000, "status": 500}))
         .await
@@ -338,20 +349,25 @@ async fn every_practice_trigger_reaches_its_screen() {
             desk.click("confirm-button").await.unwrap();
         }
     };
-    let card_of_newest = || async {
-        desk.client
-            .find(Locator::Css("[data-testid='result-panel']"))
-            .await
-            .unwrap()
-            .attr("data-card-id")
-            .await
-            .unwrap()
-            .unwrap()
+    let card_of = |consumer: &'static str| {
+        let desk = &desk;
+        async move {
+            desk.client
+                .find(Locator::Css(&format!(
+                    "[data-testid='result-panel'][data-consumer='{consumer}']"
+                )))
+                .await
+                .unwrap()
+                .attr("data-card-id")
+                .await
+                .unwrap()
+                .unwrap()
+        }
     };
 
     // The station jams: the order fails with the reason.
     practise("PRACTICE-STATION-JAM").await;
-    newest_reaches(&desk, &["failed"]).await;
+    order_reaches(&desk, "PRACTICE-STATION-JAM", &["failed"]).await;
     assert!(
         desk.text("production-reason")
             .await
@@ -377,20 +393,27 @@ async fn every_practice_trigger_reaches_its_screen() {
 
     // The answer is lost: the order is found at D1 (one card), and the journal says how.
     practise("PRACTICE-LOST-ANSWER").await;
-    newest_reaches(&desk, &["done"]).await;
-    let lost = card_of_newest().await;
+    order_reaches(&desk, "PRACTICE-LOST-ANSWER", &["done"]).await;
+    let lost = card_of("PRACTICE-LOST-ANSWER").await;
 
     // D1 answers 503 until the retries are spent: checking, then "not seen", then the same
     // order again goes through.
     practise("PRACTICE-503").await;
-    desk.find("not-seen-yet").await.unwrap();
+    desk.client
+        .wait()
+        .at_most(Duration::from_secs(90))
+        .for_element(Locator::Css(
+            "[data-consumer='PRACTICE-503'] [data-testid='not-seen-yet']",
+        ))
+        .await
+        .unwrap();
     desk.screenshot("counter-practice-503-en").await.unwrap();
     desk.click("resend-button").await.unwrap();
-    newest_reaches(&desk, &["done"]).await;
+    order_reaches(&desk, "PRACTICE-503", &["done"]).await;
 
     // Practice leaves nothing armed: a normal order is made.
     practise("CUST-AFTER-PRACTICE").await;
-    newest_reaches(&desk, &["done"]).await;
+    order_reaches(&desk, "CUST-AFTER-PRACTICE", &["done"]).await;
 
     // Station jam, lost answer, 503 (sent again), normal: four cards accepted; the refusal none.
     let (_, accepted) = desk.sandbox.counters().await.unwrap();
@@ -433,7 +456,7 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         desk.review().await.unwrap();
         desk.click("confirm-button").await.unwrap();
-        newest_reaches(&desk, &["done"]).await;
+        order_reaches(&desk, consumer, &["done"]).await;
     }
     let calls = desk.ipc_calls().await.unwrap();
     let commands: Vec<&str> = calls.iter().map(|c| c.command.as_str()).collect();
