@@ -204,6 +204,18 @@ impl Desk {
         }
     }
 
+    /// Waits until the order of `consumer` in the production list is in one of `phases`
+    /// (`in_progress`, `done`, `failed`); returns the phase.
+    pub async fn wait_order(&self, consumer: &str, phases: &[&str]) -> Result<String, BoxError> {
+        self.wait_css_attr(
+            &format!("[data-testid='result-panel'][data-consumer='{consumer}']"),
+            "data-phase",
+            phases,
+            Duration::from_secs(90),
+        )
+        .await
+    }
+
     /// Waits for an element by `data-testid`.
     pub async fn find(&self, test_id: &str) -> Result<fantoccini::elements::Element, BoxError> {
         let selector = format!("[data-testid='{test_id}']");

@@ -116,9 +116,7 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
     // Three orders through the teller flow: done, failed at the station, and one whose status
     // D1 cannot be asked about for now (pending in the journal).
     place(&desk, "CUST-7001", CANARY_PAN).await.unwrap();
-    desk.wait_attr("result-panel", "data-phase", "done")
-        .await
-        .unwrap();
+    desk.wait_order("CUST-7001", &["done"]).await.unwrap();
     // The form is free for the next customer at once.
     desk.sandbox
         .post(
@@ -128,15 +126,24 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
         .await
         .unwrap();
     place(&desk, "CUST-7002", OTHER_PAN).await.unwrap();
-    desk.wait_attr("result-panel", "data-phase", "failed")
-        .await
-        .unwrap();
+    desk.wait_order("CUST-7002", &["failed"]).await.unwrap();
     desk.sandbox
         .post("stations/BRANCH-PS-01/online", json!({}))
         .await
         .unwrap();
     place(&desk, "CUST-7003", CANARY_PAN).await.unwrap();
-    desk.find("operation-id").await.unwrap();
+    // Accepted by D1 (its operation id is known), not finished yet.
+    desk.wait_order("CUST-7003", &["in_progress"])
+        .await
+        .unwrap();
+    desk.client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(
+            "[data-consumer='CUST-7003'] [data-testid='operation-id']",
+        ))
+        .await
+        .unwrap();
     desk.sandbox
         .post("faults/fail-next", json!({"count": 10000, "status": 503}))
         .await
