@@ -316,6 +316,30 @@ fn main() {
             .unwrap()
         },
     );
+    r.measure(
+        "search consumer id, its last 4 digits (anywhere, trigram index)",
+        iters,
+        Some(100.0),
+        |i| {
+            j.list(&search(
+                sample[i % 50].consumer_id[5..9].to_owned(),
+                MatchMode::Exact,
+            ))
+            .unwrap()
+        },
+    );
+    r.measure(
+        "search consumer id, whole id in lower case",
+        iters,
+        Some(100.0),
+        |i| {
+            j.list(&search(
+                sample[i % 50].consumer_id.to_ascii_lowercase(),
+                MatchMode::Prefix,
+            ))
+            .unwrap()
+        },
+    );
     r.measure("search card id, exact", iters, Some(100.0), |i| {
         j.list(&search(sample[i % 50].card_id.clone(), MatchMode::Exact))
             .unwrap()

@@ -472,7 +472,7 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
         .filter(|c| c.body.contains(CANARY_PAN) || c.body.contains(grouped))
         .map(|c| c.command.as_str())
         .collect();
-    println!("IPC calls: {}, PAN crossings: {crossings:?}", calls.len());
+    eprintln!("IPC calls: {}, PAN crossings: {crossings:?}", calls.len());
     assert!(crossings.len() <= 4, "at most 2 per order: {crossings:?}");
     assert!(
         crossings
