@@ -22,6 +22,8 @@ fn issuance_desk_commands() -> &'static [&'static str] {
         "resend_order",
         "order_status",
         "interrupted_orders",
+        "station_state",
+        "practice_guide",
         "supervisor_access",
         "list_orders",
         "order_detail",

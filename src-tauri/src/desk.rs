@@ -152,6 +152,11 @@ async fn open(app: &AppHandle, state: &AppState) -> Result<OrderDesk, IpcError> 
         };
         let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
         tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
+        state.keep_practice(order_workflow::Practice::new(
+            d1.sandbox.control(),
+            options.retry.clone(),
+            &catalog,
+        ));
         let desk = OrderDesk::new(
             d1.client,
             d1.encryption_key,

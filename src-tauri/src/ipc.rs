@@ -22,6 +22,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::orders::resend_order,
             commands::orders::order_status,
             commands::orders::interrupted_orders,
+            commands::station::station_state,
+            commands::practice::practice_guide,
             commands::journal::supervisor_access,
             commands::journal::list_orders,
             commands::journal::order_detail,

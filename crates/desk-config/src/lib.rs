@@ -22,6 +22,7 @@ mod lenient;
 mod load;
 mod model;
 pub mod private_fs;
+mod recover;
 mod sources;
 mod trust;
 mod validate;

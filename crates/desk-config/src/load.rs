@@ -213,6 +213,11 @@ impl<'a> Reporter<'a> {
     }
 
     pub fn report(&mut self, key: &str, value: Option<String>, message: impl Into<String>) {
+        // A value set aside because it could not be read is not reported again as missing or
+        // out of range (crate::recover).
+        if self.problems.iter().any(|p| p.key == key) {
+            return;
+        }
         let source = self.source_of(key);
         self.problems.push(Problem {
             key: key.to_string(),
@@ -223,7 +228,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// Turn a deserialization error of the value at `base` into a problem.
-    fn report_de(&mut self, base: &str, error: figment::Error) {
+    pub(crate) fn report_de(&mut self, base: &str, error: figment::Error) {
         let mut key = base.to_string();
         for seg in &error.path {
             if seg.parse::<usize>().is_ok() {
@@ -244,7 +249,6 @@ impl<'a> Reporter<'a> {
                 format!("{k}.{name}")
             }
         };
-        let source = self.source_of(&key);
         let (key, message) = match &error.kind {
             Kind::UnknownField(name, expected) => (
                 join(&key, name),
@@ -267,6 +271,10 @@ impl<'a> Reporter<'a> {
             Kind::DuplicateField(name) => (join(&key, name), "this key is set twice".to_string()),
             other => (key, other.to_string()),
         };
+        if self.problems.iter().any(|p| p.key == key) {
+            return;
+        }
+        let source = self.source_of(&key);
         self.problems.push(Problem {
             key,
             value: None,
@@ -501,13 +509,7 @@ fn section<T: DeserializeOwned + Default>(
     let Some(value) = value else {
         return Some(T::default());
     };
-    match T::deserialize(value) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            reporter.report_de(key, e);
-            None
-        }
-    }
+    crate::recover::read_all(reporter, value, key)
 }
 
 fn list<T: DeserializeOwned>(
@@ -529,9 +531,8 @@ fn list<T: DeserializeOwned>(
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match T::deserialize(item) {
-            Ok(v) => out.push((i, v)),
-            Err(e) => reporter.report_de(&format!("{key}[{i}]"), e),
+        if let Some(v) = crate::recover::read_all(reporter, item, &format!("{key}[{i}]")) {
+            out.push((i, v));
         }
     }
     Some(out)

@@ -307,6 +307,22 @@ fn queries<'a>(sample: &'a [OrderSummary], cursor: Option<Cursor>) -> Vec<Query<
                 )
             },
         ),
+        list(
+            "search consumer id, its last 4 digits (anywhere, trigram index)",
+            100.0,
+            |i| {
+                search(
+                    sample[i % 50].consumer_id[5..9].to_owned(),
+                    MatchMode::Exact,
+                )
+            },
+        ),
+        list("search consumer id, whole id in lower case", 100.0, |i| {
+            search(
+                sample[i % 50].consumer_id.to_ascii_lowercase(),
+                MatchMode::Prefix,
+            )
+        }),
         list("search card id, exact", 100.0, |i| {
             search(sample[i % 50].card_id.clone(), MatchMode::Exact)
         }),

@@ -34,6 +34,7 @@ mod list;
 mod outbox;
 mod query;
 pub mod sanitize;
+mod station;
 #[doc(hidden)]
 pub mod synthetic;
 mod types;
@@ -48,6 +49,7 @@ pub use query::{
     MIN_PREFIX_CHARS, MIN_RETENTION, MatchMode, OrderQuery, Page, Search, Stats, TimeRange,
     csv_safe,
 };
+pub use station::StationActivity;
 pub use types::{
     HistoryEntry, NewOrder, OperationStatus, OrderDetail, OrderId, OrderState, OrderSummary,
     PanLast4, Timestamp,

@@ -77,9 +77,30 @@ impl SearchPlan {
         let mut out = Vec::new();
         let digits_only = self.text.bytes().all(|b| b.is_ascii_digit());
         let long_enough = self.text.len() >= MIN_PREFIX_CHARS;
+        // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
+        // both find CUST-7005), through its trigram index (migration 0005). LIKE's `_` matches
+        // any one character there; `instr` keeps only the ids that hold the text itself.
+        if long_enough {
+            out.push(SearchCondition {
+                sql: "id IN (SELECT rowid FROM orders_consumer_search WHERE consumer_id LIKE ?) \
+                      AND instr(lower(consumer_id), ?) > 0"
+                    .to_owned(),
+                params: vec![
+                    Value::Text(format!("%{}%", self.text)),
+                    Value::Text(self.text.to_ascii_lowercase()),
+                ],
+                prefix: None,
+            });
+        } else if self.mode == MatchMode::Exact {
+            out.push(SearchCondition {
+                sql: "consumer_id = ?".to_owned(),
+                params: vec![Value::Text(self.text.clone())],
+                prefix: None,
+            });
+        }
         let mut columns: Vec<&'static str> = Vec::new();
         if self.mode == MatchMode::Exact || long_enough {
-            columns.extend(["consumer_id", "card_id", "operation_id"]);
+            columns.extend(["card_id", "operation_id"]);
         }
         if digits_only
             && (self.mode == MatchMode::Prefix && self.text.len() <= 4

@@ -190,10 +190,16 @@ impl OrderDesk {
             .and_then(|d| d.artwork_id.as_ref())
             .and_then(|id| product.and_then(|p| p.artworks.iter().find(|a| &a.id == id)))
             .map(|a| a.name.clone());
+        // What is printed comes from the checked request; the name and expiry as the checked
+        // draft holds them (the card data itself stays inside `checked.card`).
+        let design = checked.request.card_design.as_ref();
+        let carrier = checked.request.card_carrier_config.as_ref();
         Ok(OrderReview {
             consumer_id: checked.request.consumer_id.clone().unwrap_or_default(),
+            product_id: checked.product_id.clone(),
             product_name: product.map(|p| p.display_name.clone()).unwrap_or_default(),
             product_name_es: product.and_then(|p| p.display_name_es.clone()),
+            station_id: checked.request.perso_station.clone(),
             station_name: catalog
                 .station(&checked.request.perso_station)
                 .map(|s| s.name.clone())
@@ -201,12 +207,21 @@ impl OrderDesk {
             issuance_type: checked.request.services.issuance.clone(),
             priority: checked.request.services.priority.clone(),
             masked_pan: format!("•••• {}", checked.card.last4()),
+            name_on_card: draft.card.name.trim().to_owned(),
+            second_line: draft
+                .card
+                .second_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            expiry: draft.card.exp.trim().to_owned(),
+            artwork_id: design.and_then(|d| d.artwork_id.clone()),
             artwork_name,
-            custom_line_count: checked
-                .request
-                .card_design
-                .as_ref()
-                .map_or(0, |d| d.custom_lines.len() as u32),
+            custom_lines: design.map(|d| d.custom_lines.clone()).unwrap_or_default(),
+            member_id: design.and_then(|d| d.member_id.clone()),
+            carrier_language: carrier.and_then(|c| c.language.clone()),
+            carrier_lines: carrier.map(|c| c.custom_lines.clone()).unwrap_or_default(),
         })
     }
 

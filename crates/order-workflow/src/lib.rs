@@ -8,12 +8,15 @@ pub mod crash;
 mod desk;
 mod draft;
 mod error;
+mod fields;
 mod follow;
 pub mod key_store;
 pub mod ledger_sync;
 pub mod policy;
+pub mod practice;
 mod send;
 pub mod setup;
+mod station;
 pub mod supervisor;
 pub mod training;
 mod views;
@@ -23,8 +26,11 @@ pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
 pub use error::WorkflowError;
+pub use fields::OrderFields;
 pub use ledger_sync::{LedgerLink, LedgerState, LedgerStatus};
 pub use policy::ErrorKind;
+pub use practice::{DemoCard, Practice, PracticeCase, PracticeGuide, PracticeTrigger};
+pub use station::{StationEvent, StationState};
 pub use supervisor::{
     ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,
     OrderTimeline, RefreshResult, TimelineEntry,

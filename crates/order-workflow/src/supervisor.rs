@@ -22,6 +22,8 @@ use crate::error::WorkflowError;
 pub const REFRESH_CONCURRENCY: usize = 4;
 /// Most orders one "refresh all pending" asks D1 about.
 pub const MAX_REFRESH: usize = 500;
+/// What the supervisor's CSV export starts with, so that spreadsheets read it as UTF-8.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Filters, search and paging of the supervisor list, as the window sends them.
 /// Times are milliseconds since the Unix epoch (UTC).
@@ -419,15 +421,19 @@ impl OrderDesk {
             std::fs::create_dir_all(&dir).map_err(export_err)?;
             let (file, path) = create_new(&dir, &stamp).map_err(export_err)?;
             let mut out = BufWriter::new(file);
-            let written = match &branch_rows {
-                Some(rows) => write_csv(rows, &mut out).map(|()| rows.len() as u64),
-                None => j.export_csv(&query, &mut out),
-            }
-            .and_then(|n| {
-                use std::io::Write;
-                out.flush().map_err(export_err)?;
-                Ok(n)
-            });
+            // A UTF-8 byte order mark first: without it Excel on Windows reads the file as the
+            // local code page and shows "••••" as mojibake.
+            let written = std::io::Write::write_all(&mut out, UTF8_BOM)
+                .map_err(export_err)
+                .and_then(|()| match &branch_rows {
+                    Some(rows) => write_csv(rows, &mut out).map(|()| rows.len() as u64),
+                    None => j.export_csv(&query, &mut out),
+                })
+                .and_then(|n| {
+                    use std::io::Write;
+                    out.flush().map_err(export_err)?;
+                    Ok(n)
+                });
             match written {
                 Ok(n) => Ok(ExportResult {
                     path: path.display().to_string(),

@@ -22,6 +22,9 @@ import type {
   DeskSync_Serialize,
   InterruptedOrder_Serialize,
   LedgerStatus_Serialize,
+  OrderFields_Serialize,
+  StationState_Serialize,
+  PracticeGuide as PracticeGuide_Serialize,
 } from "./bindings";
 
 export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";
@@ -34,6 +37,12 @@ export type FormOptions = FormOptions_Serialize;
 export type ProductOption = FormOptions_Serialize["products"][number];
 /** The form's state: every field present. */
 export type OrderDraft = OrderDraft_Serialize;
+/** The form without its card data: what the checks while typing see. */
+export type OrderFields = OrderFields_Serialize;
+export type StationState = StationState_Serialize;
+export type StationEvent = NonNullable<StationState_Serialize["lastMade"]>;
+export type PracticeGuide = PracticeGuide_Serialize;
+export type { PracticeTrigger } from "./bindings";
 export type OrderReview = OrderReview_Serialize;
 export type SubmittedOrder = SubmittedOrder_Serialize;
 export type ProductionView = ProductionView_Serialize;
@@ -55,8 +64,9 @@ export interface Backend {
   /** Fetches a D1 token: proves the desk can reach and sign in to D1. */
   checkConnection(): Promise<Result<null>>;
   formOptions(): Promise<Result<FormOptions>>;
-  /** Every problem with the draft, from the Rust validation. Sends nothing. */
-  checkOrder(draft: OrderDraft): Promise<Result<FieldProblem[]>>;
+  /** Every problem with the fields but the card data, from the Rust validation. Sends nothing;
+   * never receives card data (that crosses IPC only at review and submit). */
+  checkOrder(fields: OrderFields): Promise<Result<FieldProblem[]>>;
   reviewOrder(draft: OrderDraft): Promise<Result<OrderReview>>;
   submitOrder(draft: OrderDraft, onProgress: (progress: OrderProgress) => void): Promise<Result<SubmittedOrder>>;
   /** Sends the same order again (same card id and encrypted data). */
@@ -70,6 +80,10 @@ export interface Backend {
   onLedgerChanged(listener: (status: LedgerStatus) => void): Promise<() => void>;
   /** Calls `listener` with the card id of every order that changes; returns the unsubscribe. */
   onOrderChanged(listener: (cardId: string) => void): Promise<() => void>;
+  /** What the station did lately (last card made, last exception), from the journal. */
+  stationState(stationId: string): Promise<Result<StationState>>;
+  /** Training only: the practice triggers and demo card numbers; `null` elsewhere. */
+  practiceGuide(): Promise<Result<PracticeGuide | null>>;
 
   // Supervisor: every call is refused in Rust (kind `forbidden`) for a user who is not one.
   /** Whether this OS user may use the supervisor screen. */

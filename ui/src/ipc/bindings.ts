@@ -15,8 +15,11 @@ export const commands = {
 	ledgerStatus: () => typedError<LedgerStatus_Serialize, IpcError_Serialize>(__TAURI_INVOKE("ledger_status")),
 	/**  Products, stations and priorities the form offers. */
 	orderFormOptions: () => typedError<FormOptions_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_form_options")),
-	/**  Every problem with the draft (empty when it can be sent). Nothing is sent. */
-	checkOrder: (draft: OrderDraft_Deserialize) => typedError<FieldProblem_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("check_order", { draft })),
+	/**
+	 *  Every problem with the form's fields but the card data, which this check never receives
+	 *  (card data crosses IPC only at review and submit). Nothing is sent.
+	 */
+	checkOrder: (fields: OrderFields_Deserialize) => typedError<FieldProblem_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("check_order", { fields })),
 	/**  The masked summary to confirm before sending. */
 	reviewOrder: (draft: OrderDraft_Deserialize) => typedError<OrderReview_Serialize, IpcError_Serialize>(__TAURI_INVOKE("review_order", { draft })),
 	/**  Orders the card; `progress` follows encrypting → authenticating → sending → accepted. */
@@ -27,6 +30,10 @@ export const commands = {
 	orderStatus: (cardId: string) => typedError<ProductionView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("order_status", { cardId })),
 	/**  The orders the previous run of the app left unfinished, with what is known of each now. */
 	interruptedOrders: () => typedError<InterruptedOrder_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("interrupted_orders")),
+	/**  The last card the station made, its last exception, and whether its last order failed. */
+	stationState: (stationId: string) => typedError<StationState_Serialize, IpcError_Serialize>(__TAURI_INVOKE("station_state", { stationId })),
+	/**  The practice guide; none outside training (there is no practice there). */
+	practiceGuide: () => typedError<PracticeGuide | null, IpcError_Serialize>(__TAURI_INVOKE("practice_guide")),
 	supervisorAccess: () => typedError<SupervisorAccess, IpcError_Serialize>(__TAURI_INVOKE("supervisor_access")),
 	/**  One page of orders, newest first, with filters and search. */
 	listOrders: (filter: OrderFilter_Deserialize) => typedError<OrderPage_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_orders", { filter })),
@@ -154,6 +161,17 @@ export type ChartBucket = {
 export type ChartLabel = {
 	label: string,
 	count: number,
+};
+
+/**
+ *  A card number that works in training for one product: in its BIN range, of its length, with
+ *  a correct check digit. Demo numbers only: the training D1 makes no real card.
+ */
+export type DemoCard = {
+	productId: string,
+	pan: string,
+	/**  Whether the form asks for a CVV2 for this product (any 3 digits do in training). */
+	needsCvv2: boolean,
 };
 
 /**  `cardDesign` as typed. */
@@ -493,6 +511,40 @@ export type OrderDraft_Serialize = {
 };
 
 /**
+ *  The order form without its card data. A draft that carries card data is refused when it
+ *  is read (`deny_unknown_fields`): this check can never receive a card number.
+ */
+export type OrderFields = OrderFields_Serialize | OrderFields_Deserialize;
+
+/**
+ *  The order form without its card data. A draft that carries card data is refused when it
+ *  is read (`deny_unknown_fields`): this check can never receive a card number.
+ */
+export type OrderFields_Deserialize = {
+	consumerId?: string,
+	cardProductId?: string,
+	issuanceType?: string,
+	priority?: string | null,
+	persoStation?: string,
+	design?: DesignDraft_Deserialize,
+	carrier?: CarrierDraft_Deserialize,
+};
+
+/**
+ *  The order form without its card data. A draft that carries card data is refused when it
+ *  is read (`deny_unknown_fields`): this check can never receive a card number.
+ */
+export type OrderFields_Serialize = {
+	consumerId: string,
+	cardProductId: string,
+	issuanceType: string,
+	priority: string | null,
+	persoStation: string,
+	design: DesignDraft_Serialize,
+	carrier: CarrierDraft_Serialize,
+};
+
+/**
  *  Filters, search and paging of the supervisor list, as the window sends them.
  *  Times are milliseconds since the Unix epoch (UTC).
  */
@@ -562,37 +614,76 @@ export type OrderProgress = { stage: "encrypting" } | { stage: "authenticating" 
 /**  The connection broke after sending: asking D1 what it received. */
 { stage: "checking" } | { stage: "accepted"; operationId: string };
 
-/**  The masked summary the teller confirms before anything is sent. */
+/**
+ *  Everything that will be printed or sent, for the teller to read with the customer before
+ *  anything is sent. The card number is masked; the CVV2 is never shown.
+ */
 export type OrderReview = OrderReview_Serialize | OrderReview_Deserialize;
 
-/**  The masked summary the teller confirms before anything is sent. */
+/**
+ *  Everything that will be printed or sent, for the teller to read with the customer before
+ *  anything is sent. The card number is masked; the CVV2 is never shown.
+ */
 export type OrderReview_Deserialize = {
 	consumerId: string,
+	productId: string,
 	productName: string,
 	/**  The product's Spanish name, when configured. */
 	productNameEs?: string | null,
+	stationId: string,
 	stationName: string,
 	issuanceType: string,
 	priority?: string | null,
 	/**  `•••• 1234`: never more than the last 4 digits. */
 	maskedPan: string,
+	/**  The name printed on the card, as it will be sent. */
+	nameOnCard: string,
+	/**  The second printed line, when there is one. */
+	secondLine?: string | null,
+	/**  `MM/YY`, as printed on the card. */
+	expiry: string,
+	artworkId?: string | null,
 	artworkName?: string | null,
-	customLineCount: number,
+	/**  The custom lines printed on the card, in order. */
+	customLines: string[],
+	memberId?: string | null,
+	/**  The language of the card carrier (the letter the card is mounted on). */
+	carrierLanguage?: string | null,
+	/**  The custom lines printed on the carrier, in order. */
+	carrierLines: string[],
 };
 
-/**  The masked summary the teller confirms before anything is sent. */
+/**
+ *  Everything that will be printed or sent, for the teller to read with the customer before
+ *  anything is sent. The card number is masked; the CVV2 is never shown.
+ */
 export type OrderReview_Serialize = {
 	consumerId: string,
+	productId: string,
 	productName: string,
 	/**  The product's Spanish name, when configured. */
 	productNameEs: string | null,
+	stationId: string,
 	stationName: string,
 	issuanceType: string,
 	priority: string | null,
 	/**  `•••• 1234`: never more than the last 4 digits. */
 	maskedPan: string,
+	/**  The name printed on the card, as it will be sent. */
+	nameOnCard: string,
+	/**  The second printed line, when there is one. */
+	secondLine: string | null,
+	/**  `MM/YY`, as printed on the card. */
+	expiry: string,
+	artworkId: string | null,
 	artworkName: string | null,
-	customLineCount: number,
+	/**  The custom lines printed on the card, in order. */
+	customLines: string[],
+	memberId: string | null,
+	/**  The language of the card carrier (the letter the card is mounted on). */
+	carrierLanguage: string | null,
+	/**  The custom lines printed on the carrier, in order. */
+	carrierLines: string[],
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -739,6 +830,36 @@ export type OrderTimeline_Serialize = {
 	history: TimelineEntry_Serialize[],
 };
 
+/**  One practice value, as the help panel lists it. */
+export type PracticeCase = {
+	trigger: PracticeTrigger,
+	consumerId: string,
+};
+
+/**  What the practice help panel shows. */
+export type PracticeGuide = {
+	cases: PracticeCase[],
+	demoCards: DemoCard[],
+};
+
+/**  A failure to practise, chosen by the consumer id typed in the form. */
+export type PracticeTrigger = 
+/**
+ *  D1 answers 503 to every attempt of the order until the retry budget is spent: the
+ *  window says it is checking whether D1 received the order, then that D1 has not seen it,
+ *  and offers the same order again (which then goes through).
+ */
+"unavailable" | 
+/**
+ *  D1 records the order but the connection breaks before its answer: the desk finds the
+ *  order with `productionStatus` (no second card).
+ */
+"lost_answer" | 
+/**  D1 refuses the order with FIELD_INVALID_VALUE on the consumer id: no card is made. */
+"field_refused" | 
+/**  The station jams (`CARD_PROD_EXCEPTION`, reason `PRINTER_JAM`) when the card reaches it. */
+"station_jam";
+
 /**  A card product as the form offers it. */
 export type ProductOption = ProductOption_Serialize | ProductOption_Deserialize;
 
@@ -826,6 +947,58 @@ export type Station = {
 	id: string,
 	name: string,
 	isDefault: boolean,
+};
+
+/**  One finished order of a station, as the status bar shows it. */
+export type StationEvent = StationEvent_Serialize | StationEvent_Deserialize;
+
+/**  One finished order of a station, as the status bar shows it. */
+export type StationEvent_Deserialize = {
+	/**  When the outcome became known (ms since the Unix epoch). */
+	at: number | null,
+	cardId: string,
+	consumerId: string,
+	/**  D1's `details.status` (`CARD_PROD_DONE`, `CARD_PROD_EXCEPTION`, …), as received. */
+	d1Status?: string | null,
+	/**  D1's reason of an exception (e.g. `PRINTER_JAM`), as received. */
+	reason?: string | null,
+};
+
+/**  One finished order of a station, as the status bar shows it. */
+export type StationEvent_Serialize = {
+	/**  When the outcome became known (ms since the Unix epoch). */
+	at: number | null,
+	cardId: string,
+	consumerId: string,
+	/**  D1's `details.status` (`CARD_PROD_DONE`, `CARD_PROD_EXCEPTION`, …), as received. */
+	d1Status: string | null,
+	/**  D1's reason of an exception (e.g. `PRINTER_JAM`), as received. */
+	reason: string | null,
+};
+
+/**  What the chosen station did lately. */
+export type StationState = StationState_Serialize | StationState_Deserialize;
+
+/**  What the chosen station did lately. */
+export type StationState_Deserialize = {
+	stationId: string,
+	/**  The configured name, when the station is one of this desk's. */
+	stationName?: string | null,
+	lastMade?: StationEvent_Deserialize | null,
+	lastException?: StationEvent_Deserialize | null,
+	/**  The station's last finished order failed: warn before ordering on it. */
+	lastFailed: boolean,
+};
+
+/**  What the chosen station did lately. */
+export type StationState_Serialize = {
+	stationId: string,
+	/**  The configured name, when the station is one of this desk's. */
+	stationName: string | null,
+	lastMade: StationEvent_Serialize | null,
+	lastException: StationEvent_Serialize | null,
+	/**  The station's last finished order failed: warn before ordering on it. */
+	lastFailed: boolean,
 };
 
 /**  How a submission ended. */

@@ -27,8 +27,8 @@ export const tauriBackend: Backend = {
   async formOptions() {
     return toResult(await commands.orderFormOptions());
   },
-  async checkOrder(draft) {
-    return toResult(await commands.checkOrder(draft));
+  async checkOrder(fields) {
+    return toResult(await commands.checkOrder(fields));
   },
   async reviewOrder(draft) {
     return toResult(await commands.reviewOrder(draft));
@@ -53,6 +53,12 @@ export const tauriBackend: Backend = {
   },
   async onOrderChanged(listener) {
     return events.orderChanged.listen((event) => listener(event.payload.cardId));
+  },
+  async stationState(stationId) {
+    return toResult(await commands.stationState(stationId));
+  },
+  async practiceGuide() {
+    return toResult(await commands.practiceGuide());
   },
   async supervisorAccess() {
     return toResult(await commands.supervisorAccess());

@@ -189,12 +189,10 @@ fn keychain_and_client(config: &Config, dev: bool) -> Result<D1Client, AdminErro
     Ok(client)
 }
 
-/// A D1 error as an exit code: settings → 3, our key → 1, anything on the way to D1 → 5.
+/// A D1 error as an exit code: settings → 3, our key → 1, anything on the way to D1 → 5. The
+/// message is for IT (`it_advice`), with D1's reason when it gave one.
 fn d1_failure(error: &D1Error) -> AdminError {
-    let mut message = format!("{} {}", error.user_message(), error.what_to_do());
-    if let Some(id) = error.correlation_id() {
-        message.push_str(&format!(" [correlation id {id}]"));
-    }
+    let message = crate::cmd::it_advice::explain(error);
     match error {
         D1Error::Config { .. } => AdminError::Config(message),
         D1Error::Signing => AdminError::Failed(message),

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod doctor;
+mod it_advice;
 pub mod journal;
 pub mod ledger;
 pub mod prompt;

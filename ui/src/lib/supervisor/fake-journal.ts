@@ -104,7 +104,7 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
           order,
           history: [
             { at: (order.createdAt ?? NOW) + 0, state: "intent", d1Status: null, detail: null },
-            { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ?? null },
+            { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ? `operation ${order.operationId}` : null },
             { at: order.updatedAt ?? NOW, state: order.state, d1Status: order.d1Status ?? null, detail: order.errorMessage ?? null },
           ],
         })
