@@ -4,10 +4,11 @@
 //! fast when the journal is not in memory (a cold page cache costs one disk read per page):
 //! - filters walk the index of their most selective column in time order and stop after a page;
 //! - a search finds the newest matching `(created_at, id)` pairs inside indexes, merges them, and
-//!   only then reads the rows of the one page it returns. A prefix that matches few orders is
-//!   looked up in its column's index and sorted there; one that matches many (at least
-//!   [`BROAD_PREFIX_MATCHES`], counted by a capped probe of that index) walks the time index,
-//!   which holds the consumer id and last 4, newest first until a page is found.
+//!   only then reads the rows of the one page it returns. A prefix (or, for the consumer id, a
+//!   text anywhere in it, through its trigram index) that matches few orders is looked up in its
+//!   index and sorted; one that matches many (at least [`BROAD_PREFIX_MATCHES`], counted by a
+//!   capped probe of that index) walks the time index, which holds the consumer id and last 4,
+//!   newest first until a page is found.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -29,11 +30,25 @@ pub(crate) struct SearchPlan {
     mode: MatchMode,
 }
 
-/// One searched column: its condition and, for a prefix, the range a probe can count.
+/// What a probe counts to tell whether a search matches many orders.
+pub(crate) enum Probe {
+    /// The prefix range `[low, high)` of a column's index.
+    Range {
+        column: &'static str,
+        low: String,
+        high: String,
+    },
+    /// The consumer ids holding a text, in their trigram index (a LIKE pattern).
+    ConsumerContains { pattern: String },
+}
+
+/// One searched column: its condition and, when it can match many orders, what a probe counts
+/// and the condition to use while walking the time index instead.
 pub(crate) struct SearchCondition {
     sql: String,
     params: Vec<Value>,
-    prefix: Option<(&'static str, String, String)>,
+    probe: Option<Probe>,
+    broad: Option<(String, Vec<Value>)>,
 }
 
 impl SearchPlan {
@@ -80,22 +95,25 @@ impl SearchPlan {
         // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
         // both find CUST-7005), through its trigram index (migration 0005). LIKE's `_` matches
         // any one character there; `instr` keeps only the ids that hold the text itself.
+        // A text that many ids hold ("CUST") walks the time index, which holds the consumer id,
+        // newest first instead.
         if long_enough {
+            let pattern = format!("%{}%", self.text);
+            let lower = Value::Text(self.text.to_ascii_lowercase());
             out.push(SearchCondition {
                 sql: "id IN (SELECT rowid FROM orders_consumer_search WHERE consumer_id LIKE ?) \
                       AND instr(lower(consumer_id), ?) > 0"
                     .to_owned(),
-                params: vec![
-                    Value::Text(format!("%{}%", self.text)),
-                    Value::Text(self.text.to_ascii_lowercase()),
-                ],
-                prefix: None,
+                params: vec![Value::Text(pattern.clone()), lower.clone()],
+                probe: Some(Probe::ConsumerContains { pattern }),
+                broad: Some(("instr(lower(consumer_id), ?) > 0".to_owned(), vec![lower])),
             });
         } else if self.mode == MatchMode::Exact {
             out.push(SearchCondition {
                 sql: "consumer_id = ?".to_owned(),
                 params: vec![Value::Text(self.text.clone())],
-                prefix: None,
+                probe: None,
+                broad: None,
             });
         }
         let mut columns: Vec<&'static str> = Vec::new();
@@ -113,14 +131,20 @@ impl SearchPlan {
                 MatchMode::Exact => SearchCondition {
                     sql: format!("{col} = ?"),
                     params: vec![Value::Text(self.text.clone())],
-                    prefix: None,
+                    probe: None,
+                    broad: None,
                 },
                 MatchMode::Prefix => {
-                    let (lo, hi) = prefix_bounds(&self.text);
+                    let (low, high) = prefix_bounds(&self.text);
                     SearchCondition {
                         sql: format!("{col} >= ? AND {col} < ?"),
-                        params: vec![Value::Text(lo.clone()), Value::Text(hi.clone())],
-                        prefix: Some((col, lo, hi)),
+                        params: vec![Value::Text(low.clone()), Value::Text(high.clone())],
+                        probe: Some(Probe::Range {
+                            column: col,
+                            low,
+                            high,
+                        }),
+                        broad: None,
                     }
                 }
             });
@@ -138,17 +162,27 @@ fn prefix_bounds(prefix: &str) -> (String, String) {
     (prefix.to_owned(), String::from_utf8_lossy(&hi).into_owned())
 }
 
-/// Whether a prefix matches at least [`BROAD_PREFIX_MATCHES`] orders: counts inside the
+/// Whether a search matches at least [`BROAD_PREFIX_MATCHES`] orders: counts inside the
 /// column's index and stops at the cap, so the probe itself stays small.
-pub(crate) fn is_broad_prefix(conn: &Connection, col: &str, lo: &str, hi: &str) -> Result<bool> {
-    let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM orders WHERE {col} >= ?1 AND {col} < ?2 LIMIT ?3)"
-    );
-    let n: i64 = conn
-        .prepare_cached(&sql)?
-        .query_row(rusqlite::params![lo, hi, BROAD_PREFIX_MATCHES], |r| {
-            r.get(0)
-        })?;
+pub(crate) fn is_broad(conn: &Connection, probe: &Probe) -> Result<bool> {
+    let n: i64 = match probe {
+        Probe::Range { column, low, high } => conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM orders \
+                 WHERE {column} >= ?1 AND {column} < ?2 LIMIT ?3)"
+            ))?
+            .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
+                r.get(0)
+            })?,
+        Probe::ConsumerContains { pattern } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM orders_consumer_search \
+                 WHERE consumer_id LIKE ?1 LIMIT ?2)",
+            )?
+            .query_row(rusqlite::params![pattern, BROAD_PREFIX_MATCHES], |r| {
+                r.get(0)
+            })?,
+    };
     Ok(n >= BROAD_PREFIX_MATCHES)
 }
 
@@ -175,11 +209,11 @@ pub(crate) struct ListSql {
 }
 
 /// Builds the SQL of one page of at most `limit` orders. `broad` answers, for a searched
-/// prefix `(column, low, high)`, whether it matches many orders ([`is_broad_prefix`]).
+/// prefix or text, whether it matches many orders ([`is_broad`]).
 pub(crate) fn build_list_sql(
     q: &OrderQuery,
     limit: u32,
-    broad: &mut dyn FnMut(&str, &str, &str) -> Result<bool>,
+    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
 ) -> Result<ListSql> {
     if q.page_size == 0 {
         return Err(JournalError::InvalidQuery(
@@ -285,7 +319,7 @@ fn search_sql(
     base_params: &[Value],
     states: &[OrderState],
     limit: i64,
-    broad: &mut dyn FnMut(&str, &str, &str) -> Result<bool>,
+    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
 ) -> Result<ListSql> {
     let state_cond = (!states.is_empty()).then(|| {
         let list = states
@@ -298,11 +332,15 @@ fn search_sql(
     let mut subs = Vec::new();
     let mut params = Vec::new();
     for cond in search.conditions() {
-        let walk_time_index = match &cond.prefix {
-            Some((col, lo, hi)) => broad(col, lo, hi)?,
+        let walk_time_index = match &cond.probe {
+            Some(probe) => broad(probe)?,
             None => false,
         };
-        let mut conds = vec![cond.sql];
+        let (sql, cond_params) = match cond.broad {
+            Some(broad_cond) if walk_time_index => broad_cond,
+            _ => (cond.sql, cond.params),
+        };
+        let mut conds = vec![sql];
         conds.extend(base.iter().cloned());
         conds.extend(state_cond.iter().cloned());
         let hint = if walk_time_index {
@@ -314,7 +352,7 @@ fn search_sql(
             "SELECT * FROM (SELECT created_at, id FROM orders{hint} WHERE {} {ORDER_DESC} LIMIT ?)",
             conds.join(" AND ")
         ));
-        params.extend(cond.params);
+        params.extend(cond_params);
         params.extend(base_params.iter().cloned());
         params.push(Value::Integer(limit));
     }

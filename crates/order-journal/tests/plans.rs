@@ -114,7 +114,7 @@ fn each_filter_walks_its_own_index() {
         (
             "search prefix matching few orders",
             search("C00001", MatchMode::Prefix),
-            &["COVERING INDEX orders_consumer"],
+            &["orders_consumer_search"],
         ),
         (
             "search prefix matching many orders",
