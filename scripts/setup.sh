@@ -12,7 +12,7 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
   imagemagick x11-utils fonts-dejavu-core rpm
-  softhsm2
+  softhsm2 postgresql openssl
 )
 
 missing=()

@@ -26,8 +26,9 @@ step() {
 step "UI build" npm --prefix ui run build
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "crate tests" scripts/with-keyring.sh cargo test --workspace --locked --exclude desk-e2e
+step "crate tests" scripts/with-keyring.sh cargo test --workspace --locked --exclude desk-e2e --exclude branch-ledger
 step "release build ignores test hooks" cargo test --release --locked -p desk-config --test release_hooks
+step "ledger (PostgreSQL)" scripts/test-ledger.sh
 step "svelte-check" npm --prefix ui run check
 step "UI lint" npm --prefix ui run lint
 step "UI tests (vitest)" npm --prefix ui test

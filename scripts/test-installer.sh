@@ -37,6 +37,12 @@ rpm=$(ls -t "$bundle_dir"/rpm/*.rpm | head -1)
 [ -f "$deb" ] || fail "no .deb built"
 [ -f "$rpm" ] || fail "no .rpm built"
 package=$(dpkg-deb -f "$deb" Package)
+# The file IT receives has the name the deployment guide gives (no spaces, no capitals;
+# src-tauri/tauri.linux.conf.json), while the menu entry still reads "Issuance Desk".
+expected_deb="issuance-desk_$(dpkg-deb -f "$deb" Version)_$(dpkg-deb -f "$deb" Architecture).deb"
+[ "$(basename "$deb")" = "$expected_deb" ] || fail "the .deb is named '$(basename "$deb")', not $expected_deb (DEPLOYMENT.md)"
+desktop_entry=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*.desktop')
+grep -qx 'Name=Issuance Desk' <<<"$desktop_entry" || fail "the .deb's menu entry is not named 'Issuance Desk'"
 
 echo "==> package contents"
 # (listings are captured first: `grep -q` closing a pipe early would fail the pipeline)

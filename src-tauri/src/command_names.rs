@@ -7,6 +7,7 @@
 pub const COMMAND_NAMES: &[&str] = &[
     "app_info",
     "check_connection",
+    "ledger_status",
     "order_form_options",
     "check_order",
     "review_order",
@@ -14,6 +15,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "resend_order",
     "order_status",
     "interrupted_orders",
+    "station_state",
+    "practice_guide",
     "supervisor_access",
     "list_orders",
     "order_detail",
@@ -21,4 +24,5 @@ pub const COMMAND_NAMES: &[&str] = &[
     "order_stats",
     "order_exceptions",
     "export_orders",
+    "desk_syncs",
 ];

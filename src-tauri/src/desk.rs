@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use order_workflow::{DeskOptions, Installation, OrderDesk};
+use order_workflow::{DeskOptions, Installation, OrderDesk, setup};
 use tauri::AppHandle;
 use tauri_specta::Event;
 
@@ -20,6 +20,9 @@ pub fn start(app: &AppHandle, state: AppState) {
             tracing::error!(kind = ?error.kind, code = ?error.code, "the order desk could not start");
         }
         let ready = desk.as_ref().ok().cloned();
+        if let (Some(desk), Ok(config)) = (&ready, state.config()) {
+            connect_ledger(&app, desk, config).await;
+        }
         if let Some(desk) = &ready {
             forward_changes(&app, desk);
             if let Err(error) = desk.start_following().await {
@@ -44,6 +47,49 @@ async fn prune(desk: &OrderDesk, retention_days: u32) {
         Ok(Err(error)) => tracing::warn!(%error, "the journal could not be pruned"),
         Err(error) => tracing::warn!(%error, "the journal pruning task failed"),
     }
+}
+
+/// Starts pushing the journal to the branch ledger when one is configured; the window follows
+/// its state through `LedgerChanged` events. A ledger that cannot be set up never stops the
+/// desk: orders wait in the journal, and the status bar says why.
+async fn connect_ledger(app: &AppHandle, desk: &OrderDesk, config: &desk_config::Config) {
+    if !config.ledger.is_configured() {
+        return;
+    }
+    let config = config.clone();
+    let options = tauri::async_runtime::spawn_blocking(move || {
+        let secrets = Installation::this_build().secret_store(&config)?;
+        setup::ledger_options(&config, &secrets)
+    })
+    .await;
+    let link = match options {
+        Ok(Ok(Some(options))) => {
+            let link = desk.attach_ledger(options);
+            desk.follow_branch();
+            link
+        }
+        Ok(Ok(None)) => return,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "the branch ledger cannot be set up: orders wait in the journal");
+            desk.ledger_unavailable("setup");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(%error, "the branch ledger set-up task failed");
+            desk.ledger_unavailable("setup");
+            return;
+        }
+    };
+    let mut watch = link.watch();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while watch.changed().await.is_ok() {
+            let status = watch.borrow_and_update().clone();
+            if let Err(error) = crate::events::LedgerChanged(status).emit(&app) {
+                tracing::debug!(%error, "the window did not take a ledger change");
+            }
+        }
+    });
 }
 
 /// Every change of an order becomes an `OrderChanged` event for the window.
@@ -77,6 +123,9 @@ async fn open(state: &AppState) -> Result<OrderDesk, IpcError> {
     let operator = crate::identity::current().user.clone();
     let options = DeskOptions::new(config, Installation::this_build(), operator)?;
     let opened = OrderDesk::open(options).await?;
+    if let Some(practice) = opened.practice {
+        state.keep_practice(practice);
+    }
     if let Some(sandbox) = opened.training_d1 {
         state.keep_sandbox(sandbox);
     }

@@ -36,6 +36,8 @@ pub struct IpcError {
     pub user: Option<String>,
     /// For `config_invalid`: where each problem is.
     pub config_problems: Vec<ConfigProblemAt>,
+    /// For `ledger` and `ledger_unreachable`: the ledger's own name of its error, for IT.
+    pub ledger_error: Option<String>,
 }
 
 impl From<WorkflowError> for IpcError {
@@ -52,6 +54,7 @@ impl From<WorkflowError> for IpcError {
             grace_minutes: facts.grace_minutes,
             user: facts.user,
             config_problems: facts.config_problems,
+            ledger_error: facts.ledger_error,
         }
     }
 }
@@ -88,5 +91,25 @@ mod tests {
         assert_eq!(json["fields"][0]["field"], "cardData.pan");
         assert_eq!(json["fields"][0]["code"], "invalid_luhn");
         assert_eq!(json["fields"][1]["limit"], 26);
+    }
+
+    #[test]
+    fn a_ledger_error_is_a_code_with_the_ledgers_name_and_no_words() {
+        let json = serde_json::to_value(IpcError::from(WorkflowError::Ledger {
+            code: "unreachable".into(),
+            message: "connection refused".into(),
+        }))
+        .unwrap();
+        assert_eq!(json["kind"], "unavailable");
+        assert_eq!(json["code"], "ledger_unreachable");
+        assert_eq!(json["ledgerError"], "unreachable");
+        assert!(!json.to_string().contains("refused"), "{json}");
+        let json = serde_json::to_value(IpcError::from(WorkflowError::Ledger {
+            code: "forbidden".into(),
+            message: "permission denied".into(),
+        }))
+        .unwrap();
+        assert_eq!(json["kind"], "internal");
+        assert_eq!(json["code"], "ledger");
     }
 }

@@ -11,8 +11,13 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderChanged {
-    pub card_id: order_workflow::CardId,
+    /// `null`: any order may have changed (reload the list once).
+    pub card_id: Option<order_workflow::CardId>,
 }
+
+/// The branch ledger's state changed (for the status bar).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct LedgerChanged(pub order_workflow::LedgerStatus);
 
 /// Emitted by the UI once the first screen is interactive.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]

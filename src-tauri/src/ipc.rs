@@ -7,7 +7,7 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::commands;
-use crate::events::{OrderChanged, UiReady};
+use crate::events::{LedgerChanged, OrderChanged, UiReady};
 
 /// Every command and event, for the runtime `$runtime`: the app's (`tauri::Wry`) or, in the
 /// wiring tests, Tauri's mock runtime. One list, so the tests exercise what the app registers.
@@ -17,6 +17,7 @@ macro_rules! desk_builder {
             .commands(collect_commands![
                 commands::app::app_info,
                 commands::status::check_connection,
+                commands::status::ledger_status,
                 commands::orders::order_form_options,
                 commands::orders::check_order,
                 commands::orders::review_order,
@@ -24,6 +25,8 @@ macro_rules! desk_builder {
                 commands::orders::resend_order,
                 commands::orders::order_status,
                 commands::orders::interrupted_orders,
+                commands::station::station_state,
+                commands::practice::practice_guide,
                 commands::journal::supervisor_access,
                 commands::journal::list_orders,
                 commands::journal::order_detail,
@@ -31,8 +34,9 @@ macro_rules! desk_builder {
                 commands::journal::order_stats,
                 commands::journal::order_exceptions,
                 commands::journal::export_orders::<$runtime>,
+                commands::journal::desk_syncs,
             ])
-            .events(collect_events![UiReady, OrderChanged])
+            .events(collect_events![UiReady, OrderChanged, LedgerChanged])
             // One TypeScript type per Rust type: no `_Serialize`/`_Deserialize` pairs.
             .disable_serde_phases()
     };

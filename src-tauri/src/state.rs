@@ -21,6 +21,8 @@ struct Inner {
     desk: watch::Sender<Option<Result<OrderDesk, IpcError>>>,
     /// The training D1, kept running for the app's lifetime.
     sandbox: OnceLock<d1_sandbox::SandboxHandle>,
+    /// Practice mode: set only when the desk runs on the training D1.
+    practice: OnceLock<order_workflow::Practice>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
                 ui_ready_after: OnceLock::new(),
                 desk: watch::Sender::new(None),
                 sandbox: OnceLock::new(),
+                practice: OnceLock::new(),
             }),
         }
     }
@@ -56,6 +59,16 @@ impl AppState {
 
     pub fn keep_sandbox(&self, sandbox: d1_sandbox::SandboxHandle) {
         let _ = self.inner.sandbox.set(sandbox);
+    }
+
+    /// Practice mode of the training D1 (never called for another environment).
+    pub fn keep_practice(&self, practice: order_workflow::Practice) {
+        let _ = self.inner.practice.set(practice);
+    }
+
+    /// Practice mode, when the desk runs on the training D1.
+    pub fn practice(&self) -> Option<&order_workflow::Practice> {
+        self.inner.practice.get()
     }
 
     /// Makes the desk (or the reason there is none) available to commands.

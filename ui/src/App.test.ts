@@ -139,8 +139,9 @@ describe("submission", () => {
     expect(backend.submitted[0]?.card.pan.replace(/ /g, "")).toBe("4000056655665556");
     expect(container.innerHTML).not.toMatch(/4000.?0566/);
 
-    await fireEvent.click(screen.getByTestId("new-order-button"));
-    expect((await screen.findByLabelText("Card number (PAN)") as HTMLInputElement).value).toBe("");
+    // The form is already free for the next customer.
+    expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).toBe("");
+    expect((screen.getByLabelText("Consumer ID") as HTMLInputElement).value).toBe("");
   });
 
   it("shows a station exception with its reason and what to do", async () => {
@@ -322,5 +323,27 @@ describe("order truth", () => {
     await waitFor(() => expect(row.textContent).toContain("D1 no tiene constancia"));
     expect(row.textContent).toContain("Visa Débito (demo)");
     expect(row.textContent).toContain("bandeja de salida");
+  });
+});
+
+describe("branch ledger", () => {
+  it("says 'this desk only' without a ledger", async () => {
+    renderApp(fakeBackend());
+    const ledger = await screen.findByTestId("ledger-status");
+    expect(ledger.textContent).toContain("this desk only");
+  });
+
+  it("shows the changes waiting for the ledger and since when, then up to date", async () => {
+    const since = new Date(2026, 10, 30, 10, 42).getTime();
+    const backend = fakeBackend({
+      ledger: { state: "unreachable", waiting: 3, waitingSince: since, lastSync: null, problem: "unreachable" },
+    });
+    renderApp(backend);
+    const ledger = await screen.findByTestId("ledger-status");
+    await waitFor(() => expect(ledger.textContent).toContain("3 changes waiting since 10:42"));
+    expect(ledger.textContent).toContain("unreachable");
+    backend.emitLedgerChanged({ state: "up_to_date", waiting: 0, waitingSince: null, lastSync: Date.now(), problem: null });
+    await waitFor(() => expect(screen.getByTestId("ledger-status").getAttribute("data-state")).toBe("up_to_date"));
+    expect(screen.getByTestId("ledger-status").textContent).toContain("up to date");
   });
 });

@@ -158,6 +158,8 @@ pub enum D1Error {
     TokenRejected {
         correlation_id: CorrelationId,
         status: u16,
+        /// D1's own reason (`errorCode`/`error`, or OAuth's `error`/`error_description`), for IT.
+        detail: Option<String>,
     },
 
     #[error("D1 forbids this request (AUTHORIZER_FORBIDDEN) [correlation id {correlation_id}]")]
@@ -362,7 +364,8 @@ impl D1Error {
             | Self::FieldInvalidValue { detail, .. }
             | Self::ParsingError { detail, .. }
             | Self::Forbidden { detail, .. }
-            | Self::OperationNotAllowed { detail, .. } => detail.as_deref(),
+            | Self::OperationNotAllowed { detail, .. }
+            | Self::TokenRejected { detail, .. } => detail.as_deref(),
             _ => None,
         }
     }

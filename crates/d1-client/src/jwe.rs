@@ -1,23 +1,28 @@
 //! Encryption of the card data as a compact JWE (`ECDH-ES` + `A256GCM`, `kid`, P-256).
+//!
+//! josekit writes the compact serialization and does the AES-GCM; the ECDH-ES key agreement is
+//! our own encrypter on aws-lc-rs ([`ecdh_es`]), with D1's key validated once when it is loaded.
+
+mod ecdh_es;
 
 use std::fmt;
 
-use josekit::jwe::alg::ecdh_es::EcdhEsJweEncrypter;
-use josekit::jwe::{ECDH_ES, JweHeader};
-use josekit::jwk::Jwk;
+use josekit::jwe::JweHeader;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::card::CardData;
 use crate::error::D1Error;
+use ecdh_es::{AwsLcEcdhEsEncrypter, D1PublicKey, KeyProblem};
 
 /// D1's P-256 public encryption key, from a JWK in configuration (`kty` EC, `crv` P-256,
 /// `kid` required). A JWK holding private material (`d`) is refused: configuration holds
-/// public keys only.
+/// public keys only. The point is decoded and validated here, once; encrypting a token does not
+/// check it again.
 #[derive(Clone)]
 pub struct EncryptionKey {
     kid: String,
-    encrypter: EcdhEsJweEncrypter,
+    encrypter: AwsLcEcdhEsEncrypter,
 }
 
 impl fmt::Debug for EncryptionKey {
@@ -59,11 +64,37 @@ impl EncryptionKey {
             .filter(|k| !k.is_empty())
             .ok_or_else(|| bad("the D1 encryption key has no `kid`"))?
             .to_string();
-        let jwk = Jwk::from_map(map.clone())
-            .map_err(|_| bad("the D1 encryption key is not a valid JWK"))?;
-        let encrypter = ECDH_ES
-            .encrypter_from_jwk(&jwk)
-            .map_err(|_| bad("the D1 encryption key is not a valid P-256 public key"))?;
+        if let Some(alg) = field("alg").filter(|a| *a != "ECDH-ES") {
+            return Err(bad(&format!(
+                "the D1 encryption key is for `{alg}`, expected `ECDH-ES`"
+            )));
+        }
+        if map.get("use").is_some_and(|u| u.as_str() != Some("enc")) {
+            return Err(bad("the D1 encryption key's `use` must be `enc`"));
+        }
+        let derives = |ops: &Vec<serde_json::Value>| ops.iter().any(|o| o == "deriveKey");
+        if map
+            .get("key_ops")
+            .is_some_and(|ops| !ops.as_array().is_some_and(derives))
+        {
+            return Err(bad(
+                "the D1 encryption key's `key_ops` must include `deriveKey`",
+            ));
+        }
+        let (Some(x), Some(y)) = (field("x"), field("y")) else {
+            return Err(bad(
+                "the D1 encryption key needs its `x` and `y` coordinates",
+            ));
+        };
+        let point = D1PublicKey::from_coordinates(x, y).map_err(|p| match p {
+            KeyProblem::Encoding => {
+                bad("the D1 encryption key's `x` and `y` must be base64url of 32 bytes each")
+            }
+            KeyProblem::NotOnCurve => {
+                bad("the D1 encryption key is not a valid P-256 public key (not on the curve)")
+            }
+        })?;
+        let encrypter = AwsLcEcdhEsEncrypter::new(point, kid.clone());
         Ok(Self { kid, encrypter })
     }
 
@@ -164,6 +195,8 @@ pub fn encrypt_card_data(card: &CardData, key: &EncryptionKey) -> Result<Jwe, D1
 mod tests {
     use super::*;
     use crate::card::{CardDataInput, ProductRules, TrackDataInput};
+    use josekit::jwe::ECDH_ES;
+    use josekit::jwk::Jwk;
     use josekit::jwk::alg::ec::EcCurve;
     use serde_json::json;
 
@@ -294,6 +327,37 @@ mod tests {
                 .contains("P-256")
         );
         assert!(EncryptionKey::from_jwk_json("not json").is_err());
+        let good = json!({"kty":"EC","crv":"P-256","kid":"k",
+            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        assert!(EncryptionKey::from_jwk_value(&good).is_ok());
+        let with = |k: &str, v: serde_json::Value| {
+            let mut j = good.clone();
+            j[k] = v;
+            EncryptionKey::from_jwk_value(&j)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        // Optional members that say "not for this": refused, as josekit refused them.
+        assert!(with("alg", json!("ECDH-ES+A256KW")).contains("ECDH-ES+A256KW"));
+        assert!(with("use", json!("sig")).contains("`use`"));
+        assert!(with("key_ops", json!(["encrypt"])).contains("deriveKey"));
+        assert!(with("key_ops", json!("deriveKey")).contains("deriveKey"));
+        // Coordinates: missing, wrong length, not on the curve.
+        assert!(with("x", json!(null)).contains("`x` and `y`"));
+        assert!(with("y", json!("AAAA")).contains("32 bytes"));
+        assert!(with("y", json!("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU")).contains("curve"));
+        // Members that fit are accepted.
+        for (k, v) in [
+            ("alg", json!("ECDH-ES")),
+            ("use", json!("enc")),
+            ("key_ops", json!(["deriveKey", "deriveBits"])),
+        ] {
+            let mut j = good.clone();
+            j[k] = v;
+            assert!(EncryptionKey::from_jwk_value(&j).is_ok(), "{k}");
+        }
         assert_eq!(format!("{:?}", Jwe("x".into())), "Jwe(<redacted>)");
     }
 }

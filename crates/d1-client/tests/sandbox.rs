@@ -360,6 +360,8 @@ async fn d1_errors_from_the_sandbox_are_typed() {
     let stranger = D1Client::new(env.config(), unknown_key).unwrap();
     let e = stranger.ensure_token().await.unwrap_err();
     assert_eq!(e.kind(), "token_rejected");
+    // D1's own reason is kept for IT (`doctor` prints it).
+    assert!(e.detail().is_some_and(|d| d.contains("assertion")), "{e:?}");
     rendered.push(render(&e));
     assert_eq!(env.control.orders_accepted(), 0);
     env.finish(&rendered).await;

@@ -99,6 +99,22 @@ impl SandboxControl {
         f.data_exception_reason = reason.into();
     }
 
+    /// The next `n` accepted orders end in CARD_PROD_EXCEPTION with `reason` when they reach
+    /// their station (the READY → DONE step), whatever the station; later orders are made.
+    pub fn station_exception_next(&self, n: usize, reason: impl Into<String>) {
+        let mut f = lock(&self.shared.faults);
+        f.station_exception_next = n;
+        f.station_exception_reason = reason.into();
+    }
+
+    /// The next `n` orders that pass every check are refused with 400 FIELD_INVALID_VALUE
+    /// naming `field` (e.g. `consumerId`). Nothing is recorded.
+    pub fn refuse_next(&self, n: usize, field: impl Into<String>) {
+        let mut f = lock(&self.shared.faults);
+        f.refuse_next = n;
+        f.refuse_field = field.into();
+    }
+
     /// Every token issued so far becomes invalid (the next banking call gets 401).
     pub fn expire_tokens(&self) {
         lock(&self.shared.tokens).clear();
@@ -179,6 +195,13 @@ struct Latency {
 #[serde(deny_unknown_fields)]
 struct Reason {
     reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefuseField {
+    count: usize,
+    field: String,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +289,24 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             post(
                 |State(s): State<Arc<Shared>>, Json(b): Json<DataException>| async move {
                     control(&s).data_exception_next(b.count, b.reason);
+                    done()
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/faults/station-exception",
+            post(
+                |State(s): State<Arc<Shared>>, Json(b): Json<DataException>| async move {
+                    control(&s).station_exception_next(b.count, b.reason);
+                    done()
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/faults/refuse-field",
+            post(
+                |State(s): State<Arc<Shared>>, Json(b): Json<RefuseField>| async move {
+                    control(&s).refuse_next(b.count, b.field);
                     done()
                 },
             ),

@@ -222,6 +222,10 @@ fn accept(
 
     let mut operations = lock(&s.operations);
     let mut faults = lock(&s.faults);
+    if take_one(&mut faults.refuse_next) {
+        tracing::warn!(card_id = %card_id, field = %faults.refuse_field, "fault: refusing a field");
+        return Err(ApiError::invalid_value(faults.refuse_field.clone()));
+    }
     if let Some(existing) = operations.for_card_mut(issuer_id, card_id) {
         for op in existing.iter_mut() {
             op.settle(s.clock, &faults.stations_offline);
@@ -240,6 +244,9 @@ fn accept(
         station.to_owned(),
         data_exception,
     );
+    if take_one(&mut faults.station_exception_next) {
+        op.station_exception = Some(faults.station_exception_reason.clone());
+    }
     op.settle(s.clock, &faults.stations_offline);
     let operation_id = op.operation_id.clone();
     operations.insert(issuer_id, op);

@@ -47,6 +47,8 @@ pub(crate) struct Operation {
     pub end: Option<OffsetDateTime>,
     /// Set when this order was picked by the data-exception fault.
     pub data_exception: Option<String>,
+    /// Set when this order was picked by the station-exception fault: the station fails it.
+    pub station_exception: Option<String>,
 }
 
 impl Operation {
@@ -69,6 +71,7 @@ impl Operation {
             reason: None,
             end: None,
             data_exception,
+            station_exception: None,
         }
     }
 
@@ -84,8 +87,12 @@ impl Operation {
             } else {
                 self.detail = READY;
             }
-        } else if let Some(reason) = offline.get(&self.station) {
-            self.fail(PROD_EXCEPTION, reason.clone(), at);
+        } else if let Some(reason) = offline
+            .get(&self.station)
+            .cloned()
+            .or_else(|| self.station_exception.take())
+        {
+            self.fail(PROD_EXCEPTION, reason, at);
         } else {
             self.detail = DONE;
             self.status = OpStatus::Successful;

@@ -46,6 +46,12 @@ pub(crate) struct Faults {
     pub stations_offline: HashMap<String, String>,
     pub data_exception_next: usize,
     pub data_exception_reason: String,
+    /// The next accepted orders end in CARD_PROD_EXCEPTION with this reason at the station.
+    pub station_exception_next: usize,
+    pub station_exception_reason: String,
+    /// The next orders that pass every check are refused with FIELD_INVALID_VALUE on this field.
+    pub refuse_next: usize,
+    pub refuse_field: String,
     pub token_actual_lifetime: Option<Duration>,
 }
 

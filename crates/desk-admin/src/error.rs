@@ -10,7 +10,8 @@ Exit codes:
   2  usage error (unknown command or option, a missing or malformed argument)
   3  the configuration is invalid (every problem is listed with its key)
   4  the OS keychain (or the PKCS#11 token) is unavailable, locked or refused the PIN
-  5  D1 is unreachable or refused the connection check (TLS, 401/403, timeouts)";
+  5  D1 is unreachable or refused the connection check (TLS, 401/403, timeouts)
+  6  the branch ledger is unreachable or refused the connection (TLS, certificate, timeouts)";
 
 /// Why a command failed. The message is for people and never holds secret material or card data.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum AdminError {
     /// D1 cannot be reached or refused us (exit 5).
     #[error("{0}")]
     D1(String),
+    /// The branch ledger cannot be reached or refused us (exit 6).
+    #[error("{0}")]
+    Ledger(String),
 }
 
 impl AdminError {
@@ -41,6 +45,7 @@ impl AdminError {
             AdminError::Config(_) => 3,
             AdminError::Keychain(_) => 4,
             AdminError::D1(_) => 5,
+            AdminError::Ledger(_) => 6,
         }
     }
 

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use cmd::config::ConfigCommand;
 use cmd::doctor::DoctorArgs;
 use cmd::journal::JournalCommand;
+use cmd::ledger::LedgerCommand;
 use cmd::secrets::SecretsCommand;
 use desk_config::{Config, ConfigSources, LogLevel};
 use error::{AdminError, EXIT_CODES_HELP};
@@ -25,7 +26,7 @@ use error::{AdminError, EXIT_CODES_HELP};
 #[command(
     name = "issuance-desk-admin",
     version,
-    about = "Issuance Desk administration: configuration, keychain credentials, connectivity check, journal export",
+    about = "Issuance Desk administration: configuration, keychain credentials, connectivity check, journal export, branch ledger",
     after_help = EXIT_CODES_HELP,
     propagate_version = true
 )]
@@ -55,6 +56,9 @@ enum Command {
     /// Work with the order journal.
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Journal(JournalCommand),
+    /// The branch ledger (PostgreSQL), for the DBA: migrate, add-desk, status.
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Ledger(LedgerCommand),
 }
 
 impl Command {
@@ -64,6 +68,7 @@ impl Command {
             Command::Secrets(_) => "secrets",
             Command::Doctor(_) => "doctor",
             Command::Journal(_) => "journal",
+            Command::Ledger(_) => "ledger",
         }
     }
 }
@@ -101,6 +106,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         Command::Secrets(c) => cmd::secrets::run(c, dev),
         Command::Doctor(args) => cmd::doctor::run(args, dev),
         Command::Journal(c) => cmd::journal::run(c, dev),
+        Command::Ledger(c) => cmd::ledger::run(c),
     };
     match result {
         Ok(()) => {

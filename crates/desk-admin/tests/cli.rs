@@ -430,13 +430,18 @@ async fn doctor_against_a_custom_d1_checks_keychain_tls_and_token() {
     let r = run(&env, &["doctor"]);
     r.expect(5);
     assert!(r.all().contains("correlation id"), "{}", r.all());
+    // Written for IT, with D1's own reason; not the teller's advice.
+    assert!(r.all().contains("d1.signing_kid"), "{}", r.all());
+    assert!(r.all().contains("D1's reason: \""), "{}", r.all());
+    assert!(!r.all().contains("same order"), "{}", r.all());
 
     // TLS: the CA is not the sandbox's.
     let other_pki = TestPki::generate();
     std::fs::write(&ca, &other_pki.ca_cert_pem).unwrap();
     let r = run(&env, &["doctor"]);
     r.expect(5);
-    assert!(r.all().contains("secure connection"), "{}", r.all());
+    assert!(r.all().contains("TLS handshake"), "{}", r.all());
+    assert!(r.all().contains("extra_ca_bundle"), "{}", r.all());
     run(&env, &["secrets", "remove", "--yes"]).expect(0);
     sandbox.stop().await;
 

@@ -34,6 +34,12 @@ pub const CRASH_MARKER: &str = "ISSUANCE_DESK_CRASH_MARKER";
 pub const READY_FILE: &str = "ISSUANCE_DESK_READY_FILE";
 /// The first N journal writes of D1's acceptance fail (the e2e fault matrix).
 pub const FAIL_ACCEPTANCE_WRITES: &str = "ISSUANCE_DESK_FAIL_ACCEPTANCE_WRITES";
+/// A scope added to the keychain namespace, so that several test desks run by one OS user keep
+/// their credentials apart.
+pub const KEYCHAIN_SCOPE: &str = "ISSUANCE_DESK_KEYCHAIN_SCOPE";
+/// Plays another OS user (name and groups, comma-separated after a colon: `ana:tellers`), so
+/// that the e2e tests can have two operators on one machine account.
+pub const OS_USER: &str = "ISSUANCE_DESK_OS_USER";
 /// `tracing`'s filter; in a release build only `log.level` of the machine file counts.
 pub const RUST_LOG: &str = "RUST_LOG";
 
@@ -49,6 +55,8 @@ pub const ALL: &[&str] = &[
     CRASH_MARKER,
     READY_FILE,
     FAIL_ACCEPTANCE_WRITES,
+    KEYCHAIN_SCOPE,
+    OS_USER,
     RUST_LOG,
 ];
 
@@ -118,6 +126,27 @@ pub fn crash_marker() -> Option<PathBuf> {
 /// `ISSUANCE_DESK_FAIL_ACCEPTANCE_WRITES`, when it is a number.
 pub fn failing_acceptance_writes() -> Option<u32> {
     number(FAIL_ACCEPTANCE_WRITES)
+}
+
+/// `ISSUANCE_DESK_KEYCHAIN_SCOPE`, when set: letters, digits and `-` only.
+pub fn keychain_scope() -> Option<String> {
+    text(KEYCHAIN_SCOPE)
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+/// `ISSUANCE_DESK_OS_USER`: `(user, groups)`, when set and not empty.
+pub fn os_user() -> Option<(String, Vec<String>)> {
+    let value = text(OS_USER).filter(|s| !s.trim().is_empty())?;
+    let (user, groups) = value.split_once(':').unwrap_or((&value, ""));
+    Some((
+        user.trim().to_owned(),
+        groups
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
 }
 
 /// `ISSUANCE_DESK_READY_FILE`, when set and not empty.

@@ -17,16 +17,19 @@
 pub mod dev_hooks;
 mod error;
 mod keys;
+mod ledger;
 mod lenient;
 mod load;
 mod model;
 pub mod private_fs;
+mod recover;
 mod sources;
 mod trust;
 mod validate;
 
 pub use error::{ConfigError, Problem};
 pub use keys::{MAX_KEY_LABEL, MAX_TOKEN_LABEL};
+pub use ledger::{DESK_ROLE_PREFIX, LedgerConfig};
 pub use load::{FileReport, LoadedConfig};
 pub use model::*;
 pub use sources::{

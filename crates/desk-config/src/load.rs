@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Problem};
+use crate::ledger::LedgerConfig;
 use crate::model::{
     Config, D1Config, Environment, JournalConfig, KeysConfig, LogConfig, Product, RetryConfig,
     Services, Station, Supervisors, UiConfig,
@@ -52,6 +53,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "journal",
     "log",
     "keys",
+    "ledger",
 ];
 
 /// Sections as deserialized; `None` (or a missing list element) when it could not be read, in
@@ -76,6 +78,7 @@ pub(crate) struct Draft {
     /// `ui.idle_clear_seconds` as the machine file (or the defaults under it) sets it: the
     /// upper bound for a per-user file or a variable. `None` when no machine file was read.
     pub machine_idle_bound: Option<u32>,
+    pub ledger: Option<LedgerConfig>,
 }
 
 /// Collects problems and knows where each merged value came from.
@@ -204,7 +207,17 @@ impl<'a> Reporter<'a> {
     }
 
     /// Report a problem at `key`. `value` is shown to people: never pass secret material.
+    /// Whether a problem at `key` was already reported.
+    pub fn has_problem_at(&self, key: &str) -> bool {
+        self.problems.iter().any(|p| p.key == key)
+    }
+
     pub fn report(&mut self, key: &str, value: Option<String>, message: impl Into<String>) {
+        // A value set aside because it could not be read is not reported again as missing or
+        // out of range (crate::recover).
+        if self.problems.iter().any(|p| p.key == key) {
+            return;
+        }
         let source = self.source_of(key);
         self.problems.push(Problem {
             key: key.to_string(),
@@ -215,7 +228,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// Turn a deserialization error of the value at `base` into a problem.
-    fn report_de(&mut self, base: &str, error: figment::Error) {
+    pub(crate) fn report_de(&mut self, base: &str, error: figment::Error) {
         let mut key = base.to_string();
         for seg in &error.path {
             if seg.parse::<usize>().is_ok() {
@@ -236,7 +249,6 @@ impl<'a> Reporter<'a> {
                 format!("{k}.{name}")
             }
         };
-        let source = self.source_of(&key);
         let (key, message) = match &error.kind {
             Kind::UnknownField(name, expected) => (
                 join(&key, name),
@@ -259,6 +271,10 @@ impl<'a> Reporter<'a> {
             Kind::DuplicateField(name) => (join(&key, name), "this key is set twice".to_string()),
             other => (key, other.to_string()),
         };
+        if self.problems.iter().any(|p| p.key == key) {
+            return;
+        }
+        let source = self.source_of(&key);
         self.problems.push(Problem {
             key,
             value: None,
@@ -469,6 +485,7 @@ fn read_draft(reporter: &mut Reporter<'_>, root: &Value) -> Draft {
         keys: section(reporter, dict.get("keys"), "keys"),
         machine_file: None,
         machine_idle_bound: None,
+        ledger: section(reporter, dict.get("ledger"), "ledger"),
     }
 }
 
@@ -492,13 +509,7 @@ fn section<T: DeserializeOwned + Default>(
     let Some(value) = value else {
         return Some(T::default());
     };
-    match T::deserialize(value) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            reporter.report_de(key, e);
-            None
-        }
-    }
+    crate::recover::read_all(reporter, value, key)
 }
 
 fn list<T: DeserializeOwned>(
@@ -520,9 +531,8 @@ fn list<T: DeserializeOwned>(
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match T::deserialize(item) {
-            Ok(v) => out.push((i, v)),
-            Err(e) => reporter.report_de(&format!("{key}[{i}]"), e),
+        if let Some(v) = crate::recover::read_all(reporter, item, &format!("{key}[{i}]")) {
+            out.push((i, v));
         }
     }
     Some(out)

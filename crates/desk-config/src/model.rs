@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::LedgerConfig;
 use crate::lenient;
 
 pub use crate::keys::{KeyStore, KeysConfig};
@@ -81,6 +82,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Where the private keys live: the OS keychain (default) or a PKCS#11 token.
     pub keys: KeysConfig,
+    /// The branch ledger (machine-wide file only; not configured by default).
+    pub ledger: LedgerConfig,
 }
 
 /// The base URLs the D1 client must use.
@@ -174,6 +177,7 @@ impl Config {
             journal: JournalConfig::default(),
             log: LogConfig::default(),
             keys: KeysConfig::default(),
+            ledger: LedgerConfig::default(),
         }
     }
 

@@ -146,6 +146,10 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         check_log(r, log);
     }
 
+    if let Some(ledger) = &draft.ledger {
+        crate::ledger::check_ledger(r, ledger);
+    }
+
     let mut d1 = draft.d1?;
     let mut services = draft.services?;
     if services.default_priority.is_none() {
@@ -177,6 +181,7 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         journal: draft.journal?,
         log: draft.log?,
         keys: draft.keys?,
+        ledger: draft.ledger?,
     })
 }
 

@@ -87,6 +87,6 @@ pub use field::{FieldError, FieldErrorCode, length_code};
 pub use ids::{
     CardId, ConsumerId, CorrelationId, IssuerId, IssuerRequestId, OperationId, OrderIds,
 };
-pub use luhn::luhn_valid;
+pub use luhn::{luhn_check_digit, luhn_valid};
 pub use product::{BinRange, BinRangeError, ExpFormat, NAME_MAX_LENGTH, PAN_LENGTHS, ProductRules};
 pub use sensitive::Sensitive;

@@ -16,6 +16,7 @@
 
 mod error;
 mod keys;
+mod ledger;
 pub mod pkcs11;
 mod secret;
 
@@ -33,6 +34,7 @@ pub use secret::{
 pub const RELEASE_PREFIX: &str = "issuance-desk";
 /// Prefix of development builds (so a developer's tests never touch the real entries).
 pub const DEVELOPMENT_PREFIX: &str = "issuance-desk-dev";
+pub use ledger::{LEDGER_CERT_USER, LEDGER_KEY_USER};
 /// Keychain username of the ES256 signing key.
 pub const SIGNING_KEY_USER: &str = "signing-key";
 /// Keychain username of the mTLS certificate chain.
@@ -179,30 +181,68 @@ impl SecretStore {
         cert_pem: &[u8],
         key_pem: &[u8],
     ) -> Result<CertificateStatus, SecretsError> {
+        self.import_identity(
+            (MTLS_CERT_USER, MTLS_CERT),
+            (MTLS_KEY_USER, MTLS_KEY),
+            cert_pem,
+            key_pem,
+        )
+    }
+
+    /// Checks a client identity (certificate chain, leaf first, and the private key that matches
+    /// the leaf) and stores both under `cert` and `key` (keychain user, label for messages).
+    pub(crate) fn import_identity(
+        &self,
+        cert: (&str, &'static str),
+        key: (&str, &'static str),
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<CertificateStatus, SecretsError> {
         let certs = keys::parse_chain(cert_pem)?;
         let key_text = std::str::from_utf8(key_pem)
-            .map_err(|_| SecretsError::invalid("the mTLS private key is not a PEM text file"))?;
-        let key = keys::parse_pem_private(key_text.trim_start(), "mTLS private key")?;
-        keys::require_mtls_key_type(&key)?;
+            .map_err(|_| SecretsError::invalid(format!("the {} is not a PEM text file", key.1)))?;
+        let private = keys::parse_pem_private(key_text.trim_start(), key.1)?;
+        keys::require_mtls_key_type(&private)?;
         let leaf_key = certs
             .first()
             .and_then(|c| c.public_key().ok())
             .ok_or_else(|| SecretsError::invalid("the certificate's public key cannot be read"))?;
-        if !leaf_key.public_eq(&key) {
-            return Err(SecretsError::invalid(
-                "the mTLS private key does not match the certificate (the first certificate of the file must be the one issued for this key)",
-            ));
+        if !leaf_key.public_eq(&private) {
+            return Err(SecretsError::invalid(format!(
+                "the {} does not match the certificate (the first certificate of the file must be the one issued for this key)",
+                key.1
+            )));
         }
         let status = keys::certificate_status(&certs)?;
         let chain = keys::chain_to_pem(&certs)?;
-        let key_pem = keys::to_pkcs8_pem(&key)?;
-        self.write(MTLS_CERT_USER, MTLS_CERT, &chain)?;
-        if let Err(e) = self.write(MTLS_KEY_USER, MTLS_KEY, &key_pem) {
+        let key_pem = keys::to_pkcs8_pem(&private)?;
+        self.write(cert.0, cert.1, &chain)?;
+        if let Err(e) = self.write(key.0, key.1, &key_pem) {
             // Do not leave a certificate without its key.
-            let _ = self.delete(MTLS_CERT_USER, MTLS_CERT);
+            let _ = self.delete(cert.0, cert.1);
             return Err(e);
         }
         Ok(status)
+    }
+
+    /// A stored client identity (certificate chain and private key).
+    pub(crate) fn identity(
+        &self,
+        cert: (&str, &'static str),
+        key: (&str, &'static str),
+    ) -> Result<MtlsIdentity, SecretsError> {
+        let cert_bytes = self.read(cert.0, cert.1)?;
+        let key_pem = self.read(key.0, key.1)?;
+        let cert_chain_pem = cert_bytes
+            .expose_str()
+            .ok_or_else(|| SecretsError::Platform {
+                detail: format!("the stored {} is not text: import it again", cert.1),
+            })?
+            .to_string();
+        Ok(MtlsIdentity {
+            cert_chain_pem,
+            key_pem,
+        })
     }
 
     /// The signing private key as PKCS#8 PEM.
@@ -231,18 +271,7 @@ impl SecretStore {
 
     /// The mTLS identity (certificate chain and private key).
     pub fn mtls_identity(&self) -> Result<MtlsIdentity, SecretsError> {
-        let cert = self.read(MTLS_CERT_USER, MTLS_CERT)?;
-        let key_pem = self.read(MTLS_KEY_USER, MTLS_KEY)?;
-        let cert_chain_pem = cert
-            .expose_str()
-            .ok_or_else(|| SecretsError::Platform {
-                detail: "the stored mTLS certificate is not text: import it again".into(),
-            })?
-            .to_string();
-        Ok(MtlsIdentity {
-            cert_chain_pem,
-            key_pem,
-        })
+        self.identity((MTLS_CERT_USER, MTLS_CERT), (MTLS_KEY_USER, MTLS_KEY))
     }
 
     /// What is stored: presence, public fingerprints, certificate subject and expiry. Never
@@ -388,6 +417,7 @@ impl SecretStore {
         self.delete(MTLS_CERT_USER, MTLS_CERT)?;
         self.delete(MTLS_KEY_USER, MTLS_KEY)?;
         self.delete(PKCS11_PIN_USER, PKCS11_PIN)?;
+        self.remove_ledger_identity()?;
         Ok(())
     }
 }

@@ -62,6 +62,21 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_no_record_identity",
         include_str!("../migrations/0002_no_record_identity.sql"),
     ),
+    (
+        3,
+        "0003_ledger_outbox",
+        include_str!("../migrations/0003_ledger_outbox.sql"),
+    ),
+    (
+        4,
+        "0004_cold_indexes",
+        include_str!("../migrations/0004_cold_indexes.sql"),
+    ),
+    (
+        5,
+        "0005_consumer_search",
+        include_str!("../migrations/0005_consumer_search.sql"),
+    ),
 ];
 
 /// How long a connection waits for a lock held by another connection or process.
@@ -81,6 +96,23 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub struct Journal {
     pub(crate) inner: Arc<Inner>,
     pub(crate) clock: Clock,
+    pub(crate) pre_send_sync: PreSendSync,
+}
+
+/// Which of the two commits before a send are fsynced. The app uses the default,
+/// [`PreSendSync::SendingOnly`]; the others exist so the per-order benchmark can measure what
+/// each fsync costs on the real code path (README: *Durability*).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PreSendSync {
+    /// `record_intent` and `mark_sending` are both fsynced.
+    Both,
+    /// Only `mark_sending` is fsynced; its fsync also makes the earlier intent durable (one
+    /// write-ahead log, written in order). The app's setting.
+    #[default]
+    SendingOnly,
+    /// Neither: crash-safe, not power-cut-safe. Weakens order truth; measured for reference only.
+    Neither,
 }
 
 pub(crate) struct Inner {
@@ -261,7 +293,16 @@ impl Journal {
                 _lock: lock,
             }),
             clock: Arc::new(Timestamp::now),
+            pre_send_sync: PreSendSync::default(),
         }
+    }
+
+    /// Benchmark only: which pre-send commits are fsynced ([`PreSendSync`]).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_pre_send_sync(mut self, sync: PreSendSync) -> Self {
+        self.pre_send_sync = sync;
+        self
     }
 
     /// Replaces the clock (tests, benchmarks, replay). Applies to this handle and its clones made
@@ -291,10 +332,11 @@ impl Journal {
     /// (`synchronous=FULL`): they survive a power cut, not only a crash.
     pub(crate) fn with_durable_writer<T>(
         &self,
+        durable: bool,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
         let mut guard = lock(&self.inner.writer);
-        if self.inner.path.is_none() {
+        if self.inner.path.is_none() || !durable {
             return f(&mut guard);
         }
         guard.pragma_update(None, "synchronous", "FULL")?;
@@ -373,8 +415,9 @@ fn configure(conn: &Connection, file: bool) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     if file {
         // WAL: readers never block the writer. NORMAL: every commit survives a crash of the app
-        // (SIGKILL); the two commits that must also survive a power cut — `record_intent` and
-        // `mark_sending`, before anything goes to D1 — switch to FULL (an fsync) for themselves.
+        // (SIGKILL); the commit that must also survive a power cut — `mark_sending`, right
+        // before anything goes to D1 — switches to FULL (an fsync) for itself, which also makes
+        // every earlier commit (the intent) durable.
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {

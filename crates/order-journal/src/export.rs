@@ -6,9 +6,9 @@ use crate::db::Journal;
 use crate::error::{JournalError, Result};
 use crate::queries::{MAX_PAGE_SIZE, OrderQuery};
 
-/// Neutralizes spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or CR gets a
-/// leading `'`.
-fn csv_safe(cell: &str) -> String {
+/// A CSV cell a spreadsheet will not run as a formula: a cell starting with `=`, `+`, `-`, `@`,
+/// tab or CR gets a leading `'`.
+pub fn csv_safe(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell.to_owned(),

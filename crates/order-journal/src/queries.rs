@@ -1,4 +1,4 @@
-//! The supervisor's queries: list (filters, search, keyset paging), detail, in-flight orders and
+//! The supervisor's queries: list (filters, search, keyset paging; its SQL is `list.rs`), detail, in-flight orders and
 //! exceptions. Charts are in `statistics.rs`, the CSV in `export.rs`, pruning in `retention.rs`.
 
 use std::fmt;
@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 
 use crate::db::Journal;
 use crate::error::{JournalError, Result};
-use crate::list_sql::build_list_sql;
+use crate::list::{ListSql, build_list_sql, is_broad};
 use crate::types::{HistoryEntry, OrderDetail, OrderId, OrderState, OrderSummary, Timestamp};
 use desk_domain::CardId;
 
@@ -216,8 +216,15 @@ fn query_summaries(conn: &Connection, sql: &str, p: &[Value]) -> Result<Vec<Orde
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The list SQL for `q` on this connection (a searched prefix is probed here).
+fn list_sql_on(conn: &Connection, q: &OrderQuery) -> Result<ListSql> {
+    build_list_sql(q, q.page_size.saturating_add(1), &mut |probe| {
+        is_broad(conn, probe)
+    })
+}
+
 fn list_on(conn: &Connection, q: &OrderQuery) -> Result<Page<OrderSummary>> {
-    let built = build_list_sql(q, q.page_size.saturating_add(1))?;
+    let built = list_sql_on(conn, q)?;
     let mut items = query_summaries(conn, &built.sql, &built.params)?;
     let page = usize::try_from(q.page_size).unwrap_or(usize::MAX);
     let next = if items.len() > page {
@@ -246,8 +253,8 @@ impl Journal {
     /// The query plan SQLite uses for [`Journal::list`] with `q` (`EXPLAIN QUERY PLAN` details),
     /// for diagnostics and for the index tests.
     pub fn explain_list(&self, q: &OrderQuery) -> Result<Vec<String>> {
-        let built = build_list_sql(q, q.page_size.saturating_add(1))?;
         self.with_reader(|c| {
+            let built = list_sql_on(c, q)?;
             let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {}", built.sql))?;
             let rows = st.query_map(params_from_iter(built.params.iter()), |r| {
                 r.get::<_, String>(3)

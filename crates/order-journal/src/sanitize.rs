@@ -22,7 +22,7 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub const MAX_CODE_CHARS: usize = 100;
 
 /// A D1 id (valid by its type) must still never look like a card number.
-pub(crate) fn refuse_pan_shaped(field: &'static str, value: &str) -> Result<()> {
+pub fn refuse_pan_shaped(field: &'static str, value: &str) -> Result<()> {
     if has_pan_shaped_run(value, true) {
         return Err(invalid(field, "it looks like a card number"));
     }
@@ -30,7 +30,7 @@ pub(crate) fn refuse_pan_shaped(field: &'static str, value: &str) -> Result<()> 
 }
 
 /// Configuration labels and the operator name: 1..=max printable characters, nothing PAN-shaped.
-pub(crate) fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
+pub fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(invalid(field, "it is empty"));
     }

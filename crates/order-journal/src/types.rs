@@ -212,7 +212,8 @@ impl OperationStatus {
         }
     }
 
-    pub(crate) const fn target_state(self) -> OrderState {
+    /// The journal state this status means.
+    pub const fn target_state(self) -> OrderState {
         match self {
             Self::Pending => OrderState::InProduction,
             Self::Successful => OrderState::Done,

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::db::Journal;
+use crate::db::{Journal, PreSendSync};
 use crate::error::{JournalError, Result};
 use crate::sanitize::{
     MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_label, refuse_pan_shaped, scrub_free_text, scrub_opt,
@@ -106,8 +106,10 @@ fn refuse(card_id: &CardId, from: OrderState, to: OrderState, hint: &'static str
 const HINT_FINAL: &str = "the order is finished; a new order needs a new card id";
 
 impl Journal {
-    /// Records a new order before anything is sent to D1, and commits it durably (fsynced: it
-    /// survives a power cut) before returning. State: [`OrderState::Intent`].
+    /// Records a new order before anything is sent to D1 and commits it before returning: it
+    /// survives a crash of the app. It is made power-cut-safe by the fsync of
+    /// [`Journal::mark_sending`], which comes before the first byte goes to D1: a power cut
+    /// before that can only lose an intent that was never sent. State: [`OrderState::Intent`].
     ///
     /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
@@ -123,7 +125,8 @@ impl Journal {
         refuse_pan_shaped("issuer_request_id", order.issuer_request_id.as_str())?;
         refuse_pan_shaped("correlation_id", order.correlation_id.as_str())?;
         let now = self.now().as_millis();
-        self.with_durable_writer(|conn| {
+        let durable = self.pre_send_sync == PreSendSync::Both;
+        self.with_durable_writer(durable, |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: Option<i64> = tx
                 .query_row(
@@ -160,6 +163,7 @@ impl Journal {
                 "INSERT INTO order_events (order_id, at, state) VALUES (?1, ?2, 'intent')",
             )?
             .execute(params![id, now])?;
+            crate::outbox::queue_intent(&tx, now, order)?;
             tx.commit()?;
             Ok(OrderId(id))
         })
@@ -167,8 +171,9 @@ impl Journal {
 
     /// The request is about to be sent (first attempt, a retry after a 503/timeout, or a resend
     /// with the same ids after `productionStatus` answered 404). Allowed from `Intent`, `Sending`,
-    /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced) before returning, so an order
-    /// found in `Intent` at start was really never sent, even after a power cut.
+    /// `OutcomeUnknown` and `NoRecord`. Committed durably (fsynced, with every earlier commit such
+    /// as the intent) before returning, so an order found in `Intent` at start was really never
+    /// sent, even after a power cut.
     pub fn mark_sending(&self, card_id: &CardId) -> Result<()> {
         self.transition_durable(card_id, |cur| match cur.state {
             OrderState::Intent => Ok(Some(Change::to(OrderState::Sending))),
@@ -404,7 +409,8 @@ impl Journal {
         card_id: &CardId,
         decide: impl FnOnce(&Current) -> Result<Option<Change<'a>>>,
     ) -> Result<()> {
-        self.with_durable_writer(|conn| self.transition_on(conn, card_id, decide))
+        let durable = self.pre_send_sync != PreSendSync::Neither;
+        self.with_durable_writer(durable, |conn| self.transition_on(conn, card_id, decide))
     }
 
     /// Loads the order, asks `decide` for the change (`None` = nothing to do), applies it and its
@@ -460,9 +466,23 @@ impl Journal {
                 cur.id,
                 now,
                 change.to.as_str(),
-                change.d1_status.flatten(),
+                change.d1_status.clone().flatten(),
                 change.detail
             ])?;
+            crate::outbox::queue_transition(
+                &tx,
+                &crate::outbox::QueuedTransition {
+                    order_id: cur.id,
+                    at: now,
+                    state: change.to,
+                    d1_status: change.d1_status.as_ref().and_then(|s| s.as_deref()),
+                    error: change
+                        .error
+                        .as_ref()
+                        .map(|(code, message)| (code.as_deref(), message.as_deref())),
+                    detail: change.detail.as_deref(),
+                },
+            )?;
             tx.commit()?;
             Ok(())
         }

@@ -11,13 +11,13 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 2);
+    assert_eq!(j.schema_version().unwrap(), 5);
     assert_eq!(j.path(), Some(path.as_path()));
     j.record_intent(&common::order(1)).unwrap();
     drop(j);
     // Reopening applies nothing twice and keeps the data.
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 2);
+    assert_eq!(j.schema_version().unwrap(), 5);
     assert_eq!(j.list(&OrderQuery::default()).unwrap().items.len(), 1);
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c
@@ -27,7 +27,49 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let applied: i64 = c
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(applied, 2);
+    assert_eq!(applied, 5);
+}
+
+#[test]
+fn a_schema_1_journal_is_migrated_to_the_latest_with_its_orders() {
+    // A journal written by the first release: only 0001 applied, one order in it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(include_str!("../migrations/0001_init.sql"))
+        .unwrap();
+    c.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+             applied_at INTEGER NOT NULL) STRICT;
+         INSERT INTO schema_migrations VALUES (1, '0001_init', 0);
+         INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
+             issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
+             updated_at)
+         VALUES (1000, 'op', 'C-1', 'P', 'S', 'NEW', '1234', 'card-old', 'r', 'c', 'intent', 1000);",
+    )
+    .unwrap();
+    drop(c);
+    let j = Journal::open(&path).unwrap();
+    assert_eq!(j.schema_version().unwrap(), 5);
+    assert_eq!(j.in_flight().unwrap()[0].card_id, "card-old");
+    assert!(j.integrity_check().unwrap().is_empty());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let created: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'orders_created'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(created.contains("consumer_id, pan_last4"), "{created}");
+    let both: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'orders_station_operator'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(both, 1);
 }
 
 #[test]
@@ -85,7 +127,7 @@ fn a_journal_from_a_newer_version_is_not_touched() {
     drop(c);
     let err = Journal::open(&path).unwrap_err();
     match &err {
-        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 2)),
+        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 5)),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -194,7 +236,7 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
              INSERT INTO orders (id, created_at, operator, consumer_id, product_id, station_id,
                  issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
                  updated_at)
-             VALUES (1, 10, 'ana', 'C1', 'P', 'S', 'CREATION', '1234', 'card-1', 'req-1',
+             VALUES (1, 10, 'ana', 'CUST-C1', 'P', 'S', 'CREATION', '1234', 'card-1', 'req-1',
                  'corr-1', 'outcome_unknown', 20);
              INSERT INTO order_events (order_id, at, state) VALUES (1, 10, 'intent');
              INSERT INTO order_events (order_id, at, state) VALUES (1, 15, 'sending');
@@ -204,9 +246,20 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
         .unwrap();
     }
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 2);
+    assert_eq!(j.schema_version().unwrap(), 5);
     let detail = j.detail(&cid("card-1")).unwrap();
     assert_eq!(detail.history.len(), 3, "the history survived the rebuild");
+    // The consumer search index (schema 5) holds the orders that were there before it.
+    let found = j
+        .list(&OrderQuery {
+            search: Some(order_journal::Search {
+                text: "st-c1".into(),
+                mode: order_journal::MatchMode::Exact,
+            }),
+            ..OrderQuery::default()
+        })
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
     j.record_no_record(&cid("card-1"), "no record after 10 minutes")
         .unwrap();
     assert_eq!(

@@ -109,13 +109,23 @@ fn each_filter_walks_its_own_index() {
                 issuance_type: Some("NEW".into()),
                 ..base.clone()
             },
-            &["orders_operator"],
+            &["orders_station_operator"],
+        ),
+        (
+            "search prefix matching few orders",
+            search("C00001", MatchMode::Prefix),
+            &["orders_consumer_search"],
+        ),
+        (
+            "search prefix matching many orders",
+            search("C000", MatchMode::Prefix),
+            &["COVERING INDEX orders_created"],
         ),
         (
             "search exact",
             search("C00000001", MatchMode::Exact),
             &[
-                "orders_consumer",
+                "orders_consumer_search",
                 "sqlite_autoindex_orders_1",
                 "orders_operation",
             ],
@@ -124,7 +134,7 @@ fn each_filter_walks_its_own_index() {
             "search prefix with digits",
             search("0123", MatchMode::Prefix),
             &[
-                "orders_consumer",
+                "orders_consumer_search",
                 "sqlite_autoindex_orders_1",
                 "orders_operation",
                 "orders_last4",
@@ -140,13 +150,18 @@ fn each_filter_walks_its_own_index() {
                 "{name}: {index} not used: {text}"
             );
         }
-        // Only the plain newest-first walk may SCAN (an ordered index walk that stops after a
+        // Only the plain newest-first walks may SCAN (an ordered index walk that stops after a
         // page); everything else SEARCHes an index range.
         for line in plan.iter().filter(|l| l.starts_with("SCAN")) {
             assert!(
                 name.ends_with("page") && line.contains("orders_created")
+                    // A broad prefix walks the time index newest first, inside the index.
+                    || name.ends_with("many orders")
+                        && line.contains("COVERING INDEX orders_created")
                     || line.contains("SUBQUERY")
-                    || line.starts_with("SCAN (subquery"),
+                    || line.starts_with("SCAN (subquery")
+                    // The consumer id's trigram index (FTS5) answers a search from its index.
+                    || line.contains("orders_consumer_search VIRTUAL TABLE INDEX"),
                 "{name} scans: {text}"
             );
         }
@@ -155,4 +170,61 @@ fn each_filter_walks_its_own_index() {
             assert!(!text.contains("TEMP B-TREE"), "{name} sorts: {text}");
         }
     }
+}
+
+fn newest_first(j: &Journal, q: &OrderQuery, pages: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut q = q.clone();
+    for _ in 0..pages {
+        let page = j.list(&q).unwrap();
+        out.extend(page.items.iter().map(|o| o.card_id.to_string()));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+    }
+    out
+}
+
+#[test]
+fn prefix_searches_return_the_newest_matches_whichever_index_they_walk() {
+    let (_dir, j) = journal();
+    let c = rusqlite::Connection::open(j.path().unwrap()).unwrap();
+    let expected = |sql_where: &str| -> Vec<String> {
+        let mut st = c
+            .prepare(&format!(
+                "SELECT card_id FROM orders WHERE {sql_where} \
+                 ORDER BY created_at DESC, id DESC LIMIT 150"
+            ))
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // 20,000 orders over 200,000 consumers: "C000" matches about half (walks the time index),
+    // "C00001" about 5 % (sorted inside the consumer index), "0" a tenth of the last 4s.
+    for (text, sql_where) in [
+        ("C000", "consumer_id LIKE 'C000%'"),
+        ("C00001", "consumer_id LIKE 'C00001%'"),
+        ("0", "pan_last4 LIKE '0%'"),
+        ("12", "pan_last4 LIKE '12%'"),
+    ] {
+        let want = expected(sql_where);
+        assert!(want.len() > 50, "{text}: the case needs more than a page");
+        let got = newest_first(&j, &search(text, MatchMode::Prefix), 3);
+        assert_eq!(got, want, "{text}");
+    }
+    // With a filter and a date range on top of a broad prefix.
+    let q = OrderQuery {
+        station_id: Some(synthetic::station(3)),
+        from: Some(Timestamp::from_millis(END - 200 * DAY)),
+        ..search("C000", MatchMode::Prefix)
+    };
+    let want = expected(&format!(
+        "consumer_id LIKE 'C000%' AND station_id = '{}' AND created_at >= {}",
+        synthetic::station(3),
+        END - 200 * DAY
+    ));
+    assert_eq!(newest_first(&j, &q, 3), want);
 }

@@ -344,18 +344,47 @@ fn search_by_consumer_card_operation_and_last4() {
         [card(5), card(4), card(3)]
     );
     assert!(search(&j, "CUST99999", Exact).unwrap().is_empty());
-    assert!(
-        search(&j, "CUST0001", Exact).unwrap().is_empty(),
-        "exact is exact"
+    // A consumer id is found by any part of it, whatever the case.
+    assert_eq!(
+        search(&j, "CUST0001", Exact).unwrap(),
+        expected(|i| (10..20).contains(&i))
     );
-    assert!(
-        search(&j, "cust00012", Exact).unwrap().is_empty(),
-        "case-sensitive"
-    );
+    assert_eq!(search(&j, "cust00012", Exact).unwrap(), [card(12)]);
     assert!(
         search(&j, "01", Exact).unwrap().is_empty(),
         "2 digits are no last 4"
     );
+}
+
+#[test]
+fn a_consumer_id_is_found_by_any_part_of_it_whatever_the_case() {
+    let (j, _) = fixture();
+    for (i, consumer) in [
+        (50, "CUST-7005"),
+        (51, "CUST-17005"),
+        (52, "AB_CD"),
+        (53, "ABXCD"),
+    ] {
+        let mut o = order(i);
+        o.consumer_id = desk_domain::ConsumerId::parse(consumer).unwrap();
+        j.record_intent(&o).unwrap();
+    }
+    for mode in [MatchMode::Exact, MatchMode::Prefix] {
+        // "7005" is also an exact last 4 (none of the fixture's), and the end of a consumer id.
+        assert_eq!(
+            search(&j, "7005", mode).unwrap(),
+            [card(51), card(50)],
+            "{mode:?}"
+        );
+        assert_eq!(
+            search(&j, "cust-7005", mode).unwrap(),
+            [card(50)],
+            "{mode:?}"
+        );
+        assert_eq!(search(&j, "T-170", mode).unwrap(), [card(51)], "{mode:?}");
+        // '_' is a character to find, not a wildcard.
+        assert_eq!(search(&j, "b_c", mode).unwrap(), [card(52)], "{mode:?}");
+    }
 }
 
 #[test]

@@ -3,17 +3,18 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use d1_client::{D1Client, EncryptionKey, OrderIds, PreparedOrder};
 use desk_domain::{CardId, ConsumerId};
 use order_journal::{Journal, NewOrder, Timestamp};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use crate::catalog::Catalog;
 use crate::draft::OrderDraft;
 use crate::error::WorkflowError;
+use crate::ledger_sync::{LedgerLink, LedgerStatus};
 use crate::views::{FormOptions, OrderChanged, OrderProgress, OrderReview, SubmittedOrder};
 
 /// How the desk treats orders whose outcome it does not know yet.
@@ -67,6 +68,12 @@ pub(crate) struct Inner {
     pub(crate) changes: broadcast::Sender<OrderChanged>,
     /// What is left of [`DeskSettings::failing_acceptance_writes`].
     pub(crate) failing_writes_left: AtomicU32,
+    /// Notified after every journal call: the ledger sync pushes at once.
+    journal_written: Arc<Notify>,
+    /// The branch ledger, when one is configured.
+    ledger: OnceLock<LedgerLink>,
+    /// Why a configured ledger could not even be set up (e.g. no client identity).
+    ledger_problem: OnceLock<String>,
 }
 
 impl OrderDesk {
@@ -92,8 +99,16 @@ impl OrderDesk {
                 changes: broadcast::channel(256).0,
                 failing_writes_left: AtomicU32::new(settings.failing_acceptance_writes),
                 settings,
+                journal_written: Arc::new(Notify::new()),
+                ledger: OnceLock::new(),
+                ledger_problem: OnceLock::new(),
             }),
         }
+    }
+
+    /// The OS user at this desk.
+    pub fn operator(&self) -> &str {
+        &self.inner.operator
     }
 
     pub fn client(&self) -> &D1Client {
@@ -102,6 +117,43 @@ impl OrderDesk {
 
     pub fn journal(&self) -> &Journal {
         &self.inner.journal
+    }
+
+    /// Starts pushing this desk's journal to the branch ledger (once; later calls do nothing).
+    pub fn attach_ledger(&self, options: branch_ledger::ConnectOptions) -> LedgerLink {
+        self.inner
+            .ledger
+            .get_or_init(|| {
+                LedgerLink::start(
+                    options,
+                    self.inner.journal.clone(),
+                    Arc::clone(&self.inner.journal_written),
+                )
+            })
+            .clone()
+    }
+
+    /// The branch ledger, when one is configured.
+    pub fn ledger(&self) -> Option<&LedgerLink> {
+        self.inner.ledger.get()
+    }
+
+    /// A ledger is configured but cannot be used (`problem`: a stable code such as `setup`).
+    pub fn ledger_unavailable(&self, problem: &str) {
+        let _ = self.inner.ledger_problem.set(problem.to_owned());
+    }
+
+    /// Where this desk's record stands with the branch ledger.
+    pub fn ledger_status(&self) -> LedgerStatus {
+        if let Some(problem) = self.inner.ledger_problem.get() {
+            return LedgerStatus {
+                state: crate::LedgerState::Refused,
+                problem: Some(problem.clone()),
+                ..LedgerStatus::not_configured()
+            };
+        }
+        self.ledger()
+            .map_or_else(LedgerStatus::not_configured, LedgerLink::status)
     }
 
     /// Every change of an order's state this desk makes, as it happens (for the window).
@@ -139,10 +191,16 @@ impl OrderDesk {
             .and_then(|d| d.artwork_id.as_ref())
             .and_then(|id| product.and_then(|p| p.artworks.iter().find(|a| &a.id == id)))
             .map(|a| a.name.clone());
+        // What is printed comes from the checked request; the name and expiry as the checked
+        // draft holds them (the card data itself stays inside `checked.card`).
+        let design = checked.request.card_design.as_ref();
+        let carrier = checked.request.card_carrier_config.as_ref();
         Ok(OrderReview {
             consumer_id: checked.request.consumer_id.clone().unwrap_or_default(),
+            product_id: checked.product_id.clone(),
             product_name: product.map(|p| p.display_name.clone()).unwrap_or_default(),
             product_name_es: product.and_then(|p| p.display_name_es.clone()),
+            station_id: checked.request.perso_station.clone(),
             station_name: catalog
                 .station(&checked.request.perso_station)
                 .map(|s| s.name.clone())
@@ -150,12 +208,23 @@ impl OrderDesk {
             issuance_type: checked.request.services.issuance.clone(),
             priority: checked.request.services.priority.clone(),
             masked_pan: checked.card.masked_pan(),
-            artwork_name,
-            custom_line_count: checked
-                .request
-                .card_design
+            // What is printed on the card, shown back to the teller who typed it (never the
+            // card number, never logged).
+            name_on_card: draft.card.name.expose().trim().to_owned(),
+            second_line: draft
+                .card
+                .second_name
                 .as_ref()
-                .map_or(0, |d| d.custom_lines.len() as u32),
+                .map(|n| n.expose().trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            expiry: draft.card.exp.expose().trim().to_owned(),
+            artwork_id: design.and_then(|d| d.artwork_id.clone()),
+            artwork_name,
+            custom_lines: design.map(|d| d.custom_lines.clone()).unwrap_or_default(),
+            member_id: design.and_then(|d| d.member_id.clone()),
+            carrier_language: carrier.and_then(|c| c.language.clone()),
+            carrier_lines: carrier.map(|c| c.custom_lines.clone()).unwrap_or_default(),
         })
     }
 
@@ -235,18 +304,26 @@ impl OrderDesk {
         call: impl FnOnce(&Journal) -> order_journal::Result<T> + Send + 'static,
     ) -> Result<T, WorkflowError> {
         let journal = self.inner.journal.clone();
-        tokio::task::spawn_blocking(move || call(&journal))
+        let result = tokio::task::spawn_blocking(move || call(&journal))
             .await
             .map_err(|e| WorkflowError::Task(e.to_string()))?
-            .map_err(WorkflowError::from)
+            .map_err(WorkflowError::from);
+        self.inner.journal_written.notify_one();
+        result
     }
 
     /// Tells the window (and anyone listening) that an order changed.
     pub(crate) fn announce(&self, card_id: &CardId) {
         // No listener is fine: the window asks again when it opens.
         let _ = self.inner.changes.send(OrderChanged {
-            card_id: card_id.clone(),
+            card_id: Some(card_id.clone()),
         });
+    }
+
+    /// Tells the window that any order may have changed (e.g. changes made elsewhere while the
+    /// branch ledger's change stream was closed).
+    pub(crate) fn announce_all(&self) {
+        let _ = self.inner.changes.send(OrderChanged { card_id: None });
     }
 
     pub(crate) fn keep_resendable(&self, prepared: &Arc<PreparedOrder>) {

@@ -38,6 +38,10 @@ pub enum WorkflowError {
     /// person must look (the station's output tray) before anyone orders again.
     #[error("D1 has no record of order {card_id} {after_seconds} s after it was sent")]
     NoRecord { card_id: CardId, after_seconds: u64 },
+    /// The branch ledger could not answer (`code`: the ledger's stable error name, for IT and
+    /// the logs; `message` for the logs only).
+    #[error("the branch ledger: {message}")]
+    Ledger { code: String, message: String },
     /// The order is past sending (D1 has it, or it is final): it is never sent again.
     #[error("order {card_id} is {state}: it cannot be sent again")]
     NotSendable {
@@ -113,6 +117,10 @@ pub enum DeskErrorCode {
     NotSupervisor,
     /// The order desk is not running.
     DeskStopped,
+    /// The branch ledger cannot be reached now (orders wait on each desk).
+    LedgerUnreachable,
+    /// The branch ledger refused or failed a request.
+    Ledger,
     /// Something unexpected inside the app.
     Internal,
 }
@@ -138,6 +146,8 @@ pub struct ErrorFacts {
     pub grace_minutes: Option<u32>,
     pub user: Option<String>,
     pub config_problems: Vec<ConfigProblemAt>,
+    /// The branch ledger's stable name of its error (`unreachable`, `tls`, …), for IT.
+    pub ledger_error: Option<String>,
 }
 
 impl WorkflowError {
@@ -164,6 +174,8 @@ impl WorkflowError {
             Self::Setup(_) | Self::ConfigInvalid(_) | Self::Training(_) => ErrorKind::Setup,
             Self::NotSupervisor { .. } => ErrorKind::Forbidden,
             Self::Journal(_) | Self::Task(_) | Self::DeskStopped => ErrorKind::Internal,
+            Self::Ledger { code, .. } if code == "unreachable" => ErrorKind::Unavailable,
+            Self::Ledger { .. } => ErrorKind::Internal,
         }
     }
 
@@ -187,6 +199,12 @@ impl WorkflowError {
             Self::Journal(JournalError::InvalidQuery(_)) => C::InvalidQuery,
             Self::Journal(JournalError::NotFound { .. }) => C::UnknownOrder,
             Self::Journal(_) => C::Journal,
+            Self::Ledger { code, .. } => match code.as_str() {
+                "unreachable" => C::LedgerUnreachable,
+                "invalid_query" => C::InvalidQuery,
+                "not_found" => C::UnknownOrder,
+                _ => C::Ledger,
+            },
             Self::Task(_) => C::Internal,
         })
     }
@@ -234,6 +252,7 @@ impl WorkflowError {
             Self::Journal(JournalError::NotFound { card_id }) => {
                 facts.card_id = CardId::parse(card_id.as_str()).ok();
             }
+            Self::Ledger { code, .. } => facts.ledger_error = Some(code.clone()),
             Self::NothingToRetry
             | Self::Setup(_)
             | Self::Training(_)

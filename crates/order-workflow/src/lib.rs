@@ -2,21 +2,27 @@
 //! journalled, encrypted order; D1 accepts it (or the unknown outcome is reconciled); its
 //! production is followed. Training mode runs all of it against an in-process D1 sandbox.
 
+mod branch;
 mod catalog;
 pub mod crash;
 mod desk;
 mod draft;
 mod error;
+mod fields;
 mod follow;
 pub mod key_store;
+pub mod ledger_sync;
 mod open;
 pub mod policy;
+pub mod practice;
 mod send;
 pub mod setup;
+mod station;
 pub mod supervisor;
 pub mod training;
 mod views;
 
+pub use branch::{DeskSync, STALE_AFTER_MS};
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use desk_domain::{
@@ -25,8 +31,12 @@ pub use desk_domain::{
 };
 pub use draft::{CarrierDraft, DesignDraft, OrderDraft};
 pub use error::{ConfigProblemAt, DeskErrorCode, ErrorCode, ErrorFacts, WorkflowError};
+pub use fields::OrderFields;
+pub use ledger_sync::{LedgerLink, LedgerState, LedgerStatus};
 pub use open::{APP_IDENTIFIER, DeskOptions, Installation, OpenedDesk, open_journal_for_reading};
 pub use policy::ErrorKind;
+pub use practice::{DemoCard, Practice, PracticeCase, PracticeGuide, PracticeTrigger};
+pub use station::{StationEvent, StationState};
 pub use supervisor::{
     ChartBucket, ChartLabel, ExportResult, OrderFilter, OrderPage, OrderRow, OrderStats,
     OrderTimeline, RefreshResult, TimelineEntry,

@@ -14,6 +14,7 @@ use order_journal::Journal;
 
 use crate::desk::OrderDesk;
 use crate::error::WorkflowError;
+use crate::practice::Practice;
 use crate::setup;
 use crate::training::{self, TrainingOptions};
 
@@ -94,10 +95,11 @@ impl DeskOptions {
 }
 
 /// An open desk, and the training D1 it orders from when in training (keep it running as long
-/// as the desk is used).
+/// as the desk is used) with its practice switch.
 pub struct OpenedDesk {
     pub desk: OrderDesk,
     pub training_d1: Option<SandboxHandle>,
+    pub practice: Option<Practice>,
 }
 
 impl OrderDesk {
@@ -136,6 +138,7 @@ impl OrderDesk {
             };
             let d1 = training::start(&data_dir.join("training"), &catalog, &options).await?;
             tracing::info!(banking = %d1.sandbox.banking_base_url(), "training D1 sandbox started");
+            let practice = Practice::new(d1.sandbox.control(), options.retry.clone(), &catalog);
             let desk = OrderDesk::new(
                 d1.client,
                 d1.encryption_key,
@@ -147,6 +150,7 @@ impl OrderDesk {
             return Ok(OpenedDesk {
                 desk,
                 training_d1: Some(d1.sandbox),
+                practice: Some(practice),
             });
         }
         let (client, encryption_key) = blocking(move || {
@@ -158,6 +162,7 @@ impl OrderDesk {
         Ok(OpenedDesk {
             desk,
             training_d1: None,
+            practice: None,
         })
     }
 }

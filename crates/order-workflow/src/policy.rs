@@ -207,6 +207,7 @@ mod tests {
             D1Error::TokenRejected {
                 correlation_id: cid(),
                 status: 400,
+                detail: None,
             },
             D1Error::Forbidden {
                 correlation_id: cid(),

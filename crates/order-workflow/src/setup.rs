@@ -7,18 +7,22 @@ use std::time::Duration;
 use d1_client::{D1Client, D1Config, EncryptionKey, IssuerId, RetryPolicy};
 use desk_config::Config;
 use desk_secrets::{Namespace, SecretStore};
+use zeroize::Zeroizing;
 
 use crate::catalog::{Artwork, Catalog, Product, Station};
 use crate::desk::DeskSettings;
 use crate::error::WorkflowError;
 use order_journal::{Journal, JournalIdentity};
 
-/// The keychain namespace prefix of release builds; development builds use their own.
-pub fn secrets_prefix(development: bool) -> &'static str {
-    if development {
-        desk_secrets::DEVELOPMENT_PREFIX
-    } else {
-        desk_secrets::RELEASE_PREFIX
+/// The keychain namespace prefix of release builds; development builds use their own (with the
+/// debug-only keychain scope of a test desk, when one is set).
+pub fn secrets_prefix(development: bool) -> String {
+    if !development {
+        return desk_secrets::RELEASE_PREFIX.to_owned();
+    }
+    match desk_config::dev_hooks::keychain_scope() {
+        Some(scope) => format!("{}-{scope}", desk_secrets::DEVELOPMENT_PREFIX),
+        None => desk_secrets::DEVELOPMENT_PREFIX.to_owned(),
     }
 }
 
@@ -176,11 +180,61 @@ pub fn desk_settings(config: &Config) -> DeskSettings {
     }
 }
 
+/// How this desk connects to the branch ledger: the configured server and CA, and the desk's
+/// client certificate and key from the keychain. `None` when no ledger is configured.
+pub fn ledger_options(
+    config: &Config,
+    secrets: &SecretStore,
+) -> Result<Option<branch_ledger::ConnectOptions>, WorkflowError> {
+    let ledger = &config.ledger;
+    let Some(host) = &ledger.host else {
+        return Ok(None);
+    };
+    let setup = |what: String| WorkflowError::Setup(what);
+    let ca_path = ledger
+        .ca_bundle
+        .as_ref()
+        .ok_or_else(|| setup("ledger.ca_bundle is not set".to_owned()))?;
+    let ca_pem = std::fs::read_to_string(ca_path)
+        .map_err(|e| setup(format!("ledger.ca_bundle {}: {e}", ca_path.display())))?;
+    let identity = secrets
+        .ledger_identity()
+        .map_err(|e| setup(format!("the ledger client identity: {e}")))?;
+    let key = identity
+        .key_pem
+        .expose_str()
+        .ok_or_else(|| setup("the ledger key in the keychain is not PEM text".to_owned()))?;
+    let role = ledger
+        .role()
+        .ok_or_else(|| setup("ledger.desk_id is not set".to_owned()))?;
+    let mut options = branch_ledger::ConnectOptions::new(
+        host.clone(),
+        u16::try_from(ledger.port).unwrap_or(5432),
+        ledger.dbname.clone(),
+        role,
+        ca_pem,
+        branch_ledger::ClientIdentity::new(
+            identity.cert_chain_pem.clone(),
+            Zeroizing::new(key.to_owned()),
+        ),
+    );
+    options.connect_timeout = Duration::from_secs(u64::from(ledger.connect_timeout_seconds));
+    Ok(Some(options))
+}
+
 /// The keychain entries of this configuration's environment and issuer.
 pub fn secret_store(config: &Config, development: bool) -> Result<SecretStore, WorkflowError> {
-    let issuer = config.d1.issuer_id.as_deref().unwrap_or_default();
+    // A training desk without an issuer id of its own uses the training D1's: it may still hold
+    // a ledger identity.
+    let identity = journal_identity(config);
+    let issuer = config
+        .d1
+        .issuer_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(identity.issuer_id.as_str());
     let namespace = Namespace::new(
-        secrets_prefix(development),
+        &secrets_prefix(development),
         config.environment.as_str(),
         issuer,
     )

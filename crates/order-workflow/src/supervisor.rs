@@ -23,6 +23,8 @@ use crate::error::{ErrorCode, WorkflowError};
 pub const REFRESH_CONCURRENCY: usize = 4;
 /// Most orders one "refresh all pending" asks D1 about.
 pub const MAX_REFRESH: usize = 500;
+/// What the supervisor's CSV export starts with, so that spreadsheets read it as UTF-8.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Filters, search and paging of the supervisor list, as the window sends them.
 /// Times are milliseconds since the Unix epoch (UTC).
@@ -39,6 +41,8 @@ pub struct OrderFilter {
     pub issuance_type: Option<String>,
     /// Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits.
     pub search: Option<String>,
+    /// Only the orders of this desk (branch ledger only).
+    pub desk_id: Option<String>,
     pub page_size: Option<u32>,
     /// `next` of the previous page.
     pub after: Option<String>,
@@ -72,6 +76,8 @@ pub struct OrderRow {
     pub error_message: Option<String>,
     /// Not final: a status refresh can change it.
     pub pending: bool,
+    /// The desk that recorded it (branch ledger only; `None`: this desk's journal).
+    pub desk_id: Option<String>,
 }
 
 /// One page of orders, newest first.
@@ -235,6 +241,7 @@ impl OrderDesk {
             d1_status: o.d1_status,
             error_code: o.error_code,
             error_message: o.error_message,
+            desk_id: None,
         }
     }
 
@@ -256,6 +263,9 @@ impl OrderDesk {
 
     /// One page of the journal, newest first.
     pub async fn list_orders(&self, filter: &OrderFilter) -> Result<OrderPage, WorkflowError> {
+        if let Some(page) = self.branch_list(filter).await? {
+            return Ok(page);
+        }
         let query = filter.to_query()?;
         let page = self.in_journal(move |j| j.list(&query)).await?;
         Ok(OrderPage {
@@ -266,6 +276,9 @@ impl OrderDesk {
 
     /// An order and its timeline.
     pub async fn order_timeline(&self, card_id: &CardId) -> Result<OrderTimeline, WorkflowError> {
+        if let Some(timeline) = self.branch_timeline(card_id).await? {
+            return Ok(timeline);
+        }
         let id = card_id.clone();
         let detail = self.in_journal(move |j| j.detail(&id)).await?;
         Ok(self.timeline(detail))
@@ -278,7 +291,11 @@ impl OrderDesk {
         &self,
         card_ids: Vec<CardId>,
     ) -> Result<Vec<RefreshResult>, WorkflowError> {
-        let card_ids = if card_ids.is_empty() {
+        let card_ids = if card_ids.is_empty()
+            && let Some(pending) = self.branch_pending(MAX_REFRESH).await?
+        {
+            pending
+        } else if card_ids.is_empty() {
             self.in_journal(|j| j.in_flight())
                 .await?
                 .into_iter()
@@ -302,7 +319,21 @@ impl OrderDesk {
             let permits = Arc::clone(&permits);
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.ok();
-                let error = desk.refresh_status(&card_id).await.err().map(|e| e.code());
+                let id = card_id.clone();
+                let local = desk
+                    .in_journal(move |j| Ok(j.detail(&id).is_ok()))
+                    .await
+                    .unwrap_or(false);
+                let refreshed = if local || !desk.reads_branch() {
+                    desk.refresh_status(&card_id).await.map(|_| ())
+                } else {
+                    // Another desk's order: D1's answer goes to the ledger.
+                    desk.refresh_foreign(&card_id).await
+                };
+                if desk.reads_branch() {
+                    desk.until_synced(std::time::Duration::from_secs(3)).await;
+                }
+                let error = refreshed.err().map(|e| e.code());
                 let order = desk.order_timeline(&card_id).await.ok().map(|t| t.order);
                 (
                     index,
@@ -330,7 +361,10 @@ impl OrderDesk {
         bucket: Bucket,
     ) -> Result<OrderStats, WorkflowError> {
         let range = TimeRange::new(timestamp("start", from)?, timestamp("end", to)?)?;
-        let stats: Stats = self.in_journal(move |j| j.stats(range, bucket)).await?;
+        let stats: Stats = match self.branch_stats(range, bucket).await? {
+            Some(stats) => stats,
+            None => self.in_journal(move |j| j.stats(range, bucket)).await?,
+        };
         let labels = |v: Vec<order_journal::LabelCount>| {
             v.into_iter()
                 .map(|l| ChartLabel {
@@ -357,6 +391,9 @@ impl OrderDesk {
 
     /// Orders that need a person: failed, rejected, outcome unknown, or stuck in production.
     pub async fn order_exceptions(&self) -> Result<Vec<OrderRow>, WorkflowError> {
+        if let Some(rows) = self.branch_exceptions().await? {
+            return Ok(rows);
+        }
         let orders = self
             .in_journal(|j| j.exceptions(&ExceptionQuery::default()))
             .await?;
@@ -374,6 +411,7 @@ impl OrderDesk {
             after: None,
             ..filter.to_query()?
         };
+        let branch_rows = self.branch_rows(filter).await?;
         let dir = dir.to_owned();
         let stamp = Timestamp::now()
             .to_rfc3339()
@@ -385,11 +423,19 @@ impl OrderDesk {
             std::fs::create_dir_all(&dir).map_err(export_err)?;
             let (file, path) = create_new(&dir, &stamp).map_err(export_err)?;
             let mut out = BufWriter::new(file);
-            let written = j.export_csv(&query, &mut out).and_then(|n| {
-                use std::io::Write;
-                out.flush().map_err(export_err)?;
-                Ok(n)
-            });
+            // A UTF-8 byte order mark first: without it Excel on Windows reads the file as the
+            // local code page and shows "••••" as mojibake.
+            let written = std::io::Write::write_all(&mut out, UTF8_BOM)
+                .map_err(export_err)
+                .and_then(|()| match &branch_rows {
+                    Some(rows) => write_csv(rows, &mut out).map(|()| rows.len() as u64),
+                    None => j.export_csv(&query, &mut out),
+                })
+                .and_then(|n| {
+                    use std::io::Write;
+                    out.flush().map_err(export_err)?;
+                    Ok(n)
+                });
             match written {
                 Ok(n) => Ok(ExportResult {
                     path: path.display().to_string(),
@@ -404,6 +450,49 @@ impl OrderDesk {
         })
         .await
     }
+}
+
+/// The orders as CSV, as the journal's own export writes them (the same header and masking),
+/// plus the desk of each order.
+pub(crate) fn write_csv(
+    rows: &[OrderRow],
+    out: &mut impl std::io::Write,
+) -> order_journal::Result<()> {
+    use order_journal::csv_safe;
+    let export_err = |e: csv::Error| order_journal::JournalError::Export(e.to_string());
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = order_journal::CSV_HEADER.to_vec();
+    header.push("desk_id");
+    w.write_record(&header).map_err(export_err)?;
+    for o in rows {
+        let opt = |v: &Option<String>| v.as_deref().map(csv_safe).unwrap_or_default();
+        let at = |ms: f64| Timestamp::from_millis(ms as i64).to_rfc3339();
+        w.write_record([
+            at(o.created_at),
+            at(o.updated_at),
+            o.state.as_str().to_owned(),
+            opt(&o.d1_status),
+            csv_safe(&o.operator),
+            csv_safe(o.consumer_id.as_str()),
+            csv_safe(&o.product_id),
+            csv_safe(&o.station_id),
+            csv_safe(&o.issuance_type),
+            format!("\u{2022}\u{2022}\u{2022}\u{2022} {}", o.last4),
+            csv_safe(o.card_id.as_str()),
+            csv_safe(o.issuer_request_id.as_str()),
+            csv_safe(o.correlation_id.as_str()),
+            o.operation_id
+                .as_ref()
+                .map(|id| csv_safe(id.as_str()))
+                .unwrap_or_default(),
+            opt(&o.error_code),
+            opt(&o.error_message),
+            opt(&o.desk_id),
+        ])
+        .map_err(export_err)?;
+    }
+    w.flush()
+        .map_err(|e| order_journal::JournalError::Export(e.to_string()))
 }
 
 fn create_new(dir: &Path, stamp: &str) -> std::io::Result<(std::fs::File, PathBuf)> {

@@ -54,22 +54,38 @@ impl FormOptions {
     }
 }
 
-/// The masked summary the teller confirms before anything is sent.
+/// Everything that will be printed or sent, for the teller to read with the customer before
+/// anything is sent. The card number is masked; the CVV2 is never shown.
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderReview {
     pub consumer_id: String,
+    pub product_id: String,
     pub product_name: String,
     /// The product's Spanish name, when configured.
     pub product_name_es: Option<String>,
+    pub station_id: String,
     pub station_name: String,
     pub issuance_type: String,
     pub priority: Option<String>,
     /// `•••• 1234`: never more than the last 4 digits.
     pub masked_pan: String,
+    /// The name printed on the card, as it will be sent.
+    pub name_on_card: String,
+    /// The second printed line, when there is one.
+    pub second_line: Option<String>,
+    /// `MM/YY`, as printed on the card.
+    pub expiry: String,
+    pub artwork_id: Option<String>,
     pub artwork_name: Option<String>,
-    pub custom_line_count: u32,
+    /// The custom lines printed on the card, in order.
+    pub custom_lines: Vec<String>,
+    pub member_id: Option<String>,
+    /// The language of the card carrier (the letter the card is mounted on).
+    pub carrier_language: Option<String>,
+    /// The custom lines printed on the carrier, in order.
+    pub carrier_lines: Vec<String>,
 }
 
 /// Where a submission is. Sent to the window while `submit` runs.
@@ -141,12 +157,14 @@ pub struct ProductionView {
 }
 
 /// An order changed (state, production status, or the journal finally took a write): the
-/// window asks again about it.
+/// window asks again about it. No `card_id`: any order may have changed (the branch ledger's
+/// change stream was just reopened).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderChanged {
-    pub card_id: CardId,
+    /// `None`: any order may have changed.
+    pub card_id: Option<CardId>,
 }
 
 /// What the teller should make of an order the app was interrupted in.

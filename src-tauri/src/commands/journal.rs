@@ -23,6 +23,9 @@ pub struct SupervisorAccess {
     pub allowed: bool,
     /// The OS user the decision is about.
     pub user: String,
+    /// The supervisor screen shows the whole branch (a ledger is configured), not only this
+    /// desk's journal.
+    pub branch: bool,
 }
 
 #[tauri::command]
@@ -31,10 +34,24 @@ pub struct SupervisorAccess {
 pub fn supervisor_access(state: State<'_, AppState>) -> Result<SupervisorAccess, IpcError> {
     let identity = crate::identity::current();
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
+    let config = state.config()?;
     Ok(SupervisorAccess {
-        allowed: state.config()?.is_supervisor(&identity.user, &groups),
+        allowed: config.is_supervisor(&identity.user, &groups),
         user: identity.user.clone(),
+        branch: config.ledger.is_configured(),
     })
+}
+
+/// Every desk of the branch (a regional desk: its region) with its last sync; empty without a
+/// ledger.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn desk_syncs(
+    state: State<'_, AppState>,
+) -> Result<Vec<order_workflow::DeskSync>, IpcError> {
+    let desk = supervisor_desk(&state).await?;
+    desk.desk_syncs().await.map_err(IpcError::from)
 }
 
 /// One page of orders, newest first, with filters and search.

@@ -3,4 +3,6 @@
 pub mod app;
 pub mod journal;
 pub mod orders;
+pub mod practice;
+pub mod station;
 pub mod status;

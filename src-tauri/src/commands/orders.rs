@@ -1,8 +1,8 @@
 //! The teller's order: options, checks, review, submit, production status.
 
 use order_workflow::{
-    CardId, FieldError, FormOptions, InterruptedOrder, OrderDraft, OrderProgress, OrderReview,
-    ProductionView, SubmittedOrder,
+    CardId, FieldError, FormOptions, InterruptedOrder, OrderDraft, OrderFields, OrderProgress,
+    OrderReview, ProductionView, SubmittedOrder,
 };
 use tauri::State;
 use tauri::ipc::Channel;
@@ -18,15 +18,16 @@ pub async fn order_form_options(state: State<'_, AppState>) -> Result<FormOption
     Ok(state.desk().await?.form_options())
 }
 
-/// Every problem with the draft (empty when it can be sent). Nothing is sent.
+/// Every problem with the form's fields but the card data, which this check never receives
+/// (card data crosses IPC only at review and submit). Nothing is sent.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err)]
 pub async fn check_order(
     state: State<'_, AppState>,
-    draft: OrderDraft,
+    fields: OrderFields,
 ) -> Result<Vec<FieldError>, IpcError> {
-    Ok(state.desk().await?.problems(&draft))
+    Ok(state.desk().await?.field_problems(fields))
 }
 
 /// The masked summary to confirm before sending.
@@ -50,6 +51,12 @@ pub async fn submit_order(
     progress: Channel<OrderProgress>,
 ) -> Result<SubmittedOrder, IpcError> {
     let desk = state.desk().await?;
+    // Training only: a practice consumer id makes the training D1 misbehave for this order.
+    if let Some(practice) = state.practice()
+        && desk.problems(&draft).is_empty()
+    {
+        practice.arm(&draft);
+    }
     Ok(desk
         .submit(draft, move |stage| report(&progress, stage))
         .await?)

@@ -1,4 +1,4 @@
-//! Is this desk able to reach D1 right now?
+//! Is this desk able to reach D1 right now, and where does its record stand with the ledger?
 
 use tauri::State;
 
@@ -11,4 +11,14 @@ use crate::state::AppState;
 #[tracing::instrument(skip(state), err)]
 pub async fn check_connection(state: State<'_, AppState>) -> Result<(), IpcError> {
     Ok(state.desk().await?.check_connection().await?)
+}
+
+/// Where this desk's record stands with the branch ledger (or that there is none).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state), err)]
+pub async fn ledger_status(
+    state: State<'_, AppState>,
+) -> Result<order_workflow::LedgerStatus, IpcError> {
+    Ok(state.desk().await?.ledger_status())
 }

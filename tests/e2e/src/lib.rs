@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
+pub mod external;
+mod window;
+pub use window::{IpcCall, found_phrases, locale, phrases_only_in, raw_message_keys};
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Desk {
@@ -201,6 +205,18 @@ impl Desk {
         }
     }
 
+    /// Waits until the order of `consumer` in the production list is in one of `phases`
+    /// (`in_progress`, `done`, `failed`); returns the phase.
+    pub async fn wait_order(&self, consumer: &str, phases: &[&str]) -> Result<String, BoxError> {
+        self.wait_css_attr(
+            &format!("[data-testid='result-panel'][data-consumer='{consumer}']"),
+            "data-phase",
+            phases,
+            Duration::from_secs(90),
+        )
+        .await
+    }
+
     /// Waits for an element by `data-testid`.
     pub async fn find(&self, test_id: &str) -> Result<fantoccini::elements::Element, BoxError> {
         let selector = format!("[data-testid='{test_id}']");
@@ -218,8 +234,11 @@ impl Desk {
             .client
             .find(Locator::Css(&format!("[name='{name}']")))
             .await?;
+        self.scroll_to(&field).await?;
         field.clear().await?;
-        field.send_keys(text).await?;
+        if !text.is_empty() {
+            field.send_keys(text).await?;
+        }
         Ok(())
     }
 
@@ -229,11 +248,24 @@ impl Desk {
             .client
             .find(Locator::Css(&format!("select[name='{name}']")))
             .await?;
+        self.scroll_to(&select).await?;
         select.select_by_value(value).await?;
         let chosen = select.prop("value").await?;
         if chosen.as_deref() != Some(value) {
             return Err(format!("select {name} shows {chosen:?}, not {value}").into());
         }
+        Ok(())
+    }
+
+    /// Scrolls `element` to the middle of the work area (WebKitWebDriver does not scroll the
+    /// work area, which scrolls between the banner and the status bar, by itself).
+    pub async fn scroll_to(&self, element: &fantoccini::elements::Element) -> Result<(), BoxError> {
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(element)?],
+            )
+            .await?;
         Ok(())
     }
 
@@ -407,6 +439,15 @@ impl Desk {
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf, BoxError> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../out");
         std::fs::create_dir_all(&dir)?;
+        // Two animation frames: the picture shows what the page holds now, not the last paint.
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, self.client.screenshot().await?)?;
         Ok(path)

@@ -11,127 +11,32 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test crate: failing loudly is the point
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use d1_sandbox::testkit::TestKeys;
-use desk_e2e::{CANARY_PAN, Desk, SandboxControl};
+use desk_e2e::external::{ExternalD1, ISSUER};
+use desk_e2e::{CANARY_PAN, Desk};
 use order_journal::{Journal, JournalIdentity, OrderState};
 use order_workflow::{CardId, ConsumerId, CorrelationId, IssuerRequestId, crash};
 
-const ISSUER: &str = "E2EISSUER1";
 /// A short grace period (`retry.no_record_after_seconds`): it ends while the test watches.
 const SHORT_GRACE: u64 = 5;
 /// A grace period no restart outlasts.
 const LONG_GRACE: u64 = 120;
 
-struct ExternalD1 {
-    process: Child,
-    control: SandboxControl,
-    config: PathBuf,
-}
-
-impl Drop for ExternalD1 {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the standalone sandbox and writes the desk's machine configuration for it.
-async fn external_d1(dir: &Path, grace_seconds: u64) -> ExternalD1 {
-    let keys = TestKeys::try_generate_for(ISSUER).unwrap();
-    let port = free_port();
-    let sandbox_config = serde_json::json!({
-        "port": port,
-        "issuers": [{ "issuer_id": ISSUER, "signing_keys": { keys.signing_kid.clone(): keys.signing_public_jwk } }],
-        "encryption_keys": [{ "kid": keys.encryption_kid, "private_jwk": keys.encryption_private_jwk }],
-        "products": [{
-            "id": "E2E_DEBIT", "bin_ranges": [{ "low": "400000", "high": "499999" }], "pan_lengths": [16],
-            "exp_format": "YYMM", "issuance": ["CREATION", "RENEWAL", "REPLACEMENT"],
-            "payment_application_configs": ["VIS_163"]
-        }],
-        "stations": ["E2E-PS-01"],
-        "services": { "issuance": ["CREATION", "RENEWAL", "REPLACEMENT"], "priority": ["STANDARD"] },
-        "production_clock": { "interval_ms": 300 }
-    });
-    let sandbox_path = dir.join("sandbox.json");
-    std::fs::write(&sandbox_path, sandbox_config.to_string()).unwrap();
-    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/d1-sandbox");
-    let process = Command::new(&binary)
-        .args(["--config", sandbox_path.to_str().unwrap()])
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} (built by scripts/e2e.sh): {e}", binary.display()));
-
-    let origin = format!("http://127.0.0.1:{port}");
-    let desk_config = format!(
-        r#"environment = "custom"
-
-[d1]
-issuer_id = "{ISSUER}"
-auth_base_url = "{origin}/authz/v1"
-banking_base_url = "{origin}/banking/v1"
-signing_kid = "{kid}"
-encryption_key = '{jwk}'
-
-[retry]
-budget_seconds = 2
-no_record_after_seconds = {grace_seconds}
-
-[services]
-issuance = ["CREATION", "RENEWAL", "REPLACEMENT"]
-priorities = ["STANDARD"]
-
-[[products]]
-id = "E2E_DEBIT"
-display_name = "E2E Debit"
-bin_ranges = [{{ from = "400000", to = "499999" }}]
-pan_lengths = [16]
-
-[products.payment_application]
-config = "VIS_163"
-
-[[stations]]
-id = "E2E-PS-01"
-name = "E2E printer"
-default = true
-"#,
-        kid = keys.signing_kid,
-        jwk = keys.encryption_public_jwk,
-    );
+/// The external D1 and the path of the desk's machine configuration for it.
+async fn external_d1(dir: &Path, grace_seconds: u64) -> (ExternalD1, PathBuf) {
+    let d1 = ExternalD1::start(dir).await.unwrap();
     let config = dir.join("desk.toml");
-    std::fs::write(&config, desk_config).unwrap();
-
-    // The signing key goes where the (debug) app reads it: the real keychain.
-    let namespace =
-        desk_secrets::Namespace::new(desk_secrets::DEVELOPMENT_PREFIX, "custom", ISSUER).unwrap();
-    desk_secrets::SecretStore::new(namespace)
-        .import_signing_key(keys.signing_private_jwk.to_string().as_bytes())
-        .unwrap();
-
-    let control = SandboxControl::at(format!("{origin}/_sandbox")).unwrap();
-    let d1 = ExternalD1 {
-        process,
-        control,
-        config,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while d1.control.counters().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the standalone sandbox did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    d1
+    std::fs::write(
+        &config,
+        d1.desk_config(&format!(
+            "[retry]\nbudget_seconds = 2\nno_record_after_seconds = {grace_seconds}\n"
+        )),
+    )
+    .unwrap();
+    d1.import_signing_key(None).unwrap();
+    (d1, config)
 }
 
 fn custom_journal(data_dir: &Path) -> PathBuf {
@@ -199,7 +104,7 @@ struct Case {
 async fn run(case: Case) {
     let label = format!("{:?} / {:?} / {:?}", case.kill, case.d1, case.restart);
     let work = tempfile::tempdir().unwrap();
-    let d1 = external_d1(work.path(), case.grace).await;
+    let (d1, config_path) = external_d1(work.path(), case.grace).await;
     if let D1Pace::Holds(hold) = case.d1 {
         d1.control
             .post(
@@ -210,7 +115,7 @@ async fn run(case: Case) {
             .unwrap();
     }
     let marker = work.path().join("crashed");
-    let config = d1.config.to_str().unwrap().to_owned();
+    let config = config_path.to_str().unwrap().to_owned();
     let mut env = vec![("ISSUANCE_DESK_MACHINE_CONFIG", config.as_str())];
     let marker_text = marker.to_str().unwrap().to_owned();
     if let KillAt::Point(point) = case.kill {
@@ -524,10 +429,29 @@ async fn a_journal_that_refuses_d1s_acceptance_is_shown_as_checking_and_recorded
     )
     .await
     .unwrap();
+    // The notice shows until D1's answer about the order arrives, which may be at once:
+    // record every text it had.
+    desk.client
+        .execute(
+            "window.__notices = [];
+             new MutationObserver(() => {
+               const n = document.querySelector(\"[data-testid='tracker-notice']\");
+               if (n) window.__notices.push(n.textContent);
+             }).observe(document.body, { subtree: true, childList: true, characterData: true });
+             return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     order_a_card(&desk, "DEMO_DEBIT").await;
-    let notice = desk.text("tracker-notice").await.unwrap();
-    assert!(notice.contains("could not record"), "{notice}");
     until_done(&desk).await;
+    let notice = desk
+        .client
+        .execute("return window.__notices.join(' | ');", vec![])
+        .await
+        .unwrap();
+    let notice = notice.as_str().unwrap_or_default().to_owned();
+    assert!(notice.contains("could not record"), "{notice}");
     let card_id = CardId::parse(desk.text("card-id").await.unwrap()).unwrap();
     let journal = Journal::open(desk_e2e::training_journal(desk.data_dir.path())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -116,10 +116,8 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
     // Three orders through the teller flow: done, failed at the station, and one whose status
     // D1 cannot be asked about for now (pending in the journal).
     place(&desk, "CUST-7001", CANARY_PAN).await.unwrap();
-    desk.wait_attr("result-panel", "data-phase", "done")
-        .await
-        .unwrap();
-    desk.click("new-order-button").await.unwrap();
+    desk.wait_order("CUST-7001", &["done"]).await.unwrap();
+    // The form is free for the next customer at once.
     desk.sandbox
         .post(
             "stations/BRANCH-PS-01/offline",
@@ -128,16 +126,24 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
         .await
         .unwrap();
     place(&desk, "CUST-7002", OTHER_PAN).await.unwrap();
-    desk.wait_attr("result-panel", "data-phase", "failed")
-        .await
-        .unwrap();
+    desk.wait_order("CUST-7002", &["failed"]).await.unwrap();
     desk.sandbox
         .post("stations/BRANCH-PS-01/online", json!({}))
         .await
         .unwrap();
-    desk.click("new-order-button").await.unwrap();
     place(&desk, "CUST-7003", CANARY_PAN).await.unwrap();
-    desk.find("operation-id").await.unwrap();
+    // Accepted by D1 (its operation id is known), not finished yet.
+    desk.wait_order("CUST-7003", &["in_progress"])
+        .await
+        .unwrap();
+    desk.client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(
+            "[data-consumer='CUST-7003'] [data-testid='operation-id']",
+        ))
+        .await
+        .unwrap();
     desk.sandbox
         .post("faults/fail-next", json!({"count": 10000, "status": 503}))
         .await
@@ -215,6 +221,7 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
         .unwrap();
     assert!(notice.contains("3 orders exported"), "{notice}");
     let csv = read_export(&notice, &downloads).unwrap();
+    assert!(csv.starts_with('\u{feff}'), "a UTF-8 BOM first, for Excel");
     assert_eq!(csv.lines().count(), 4, "header + 3 orders:\n{csv}");
     for consumer in ["CUST-7001", "CUST-7002", "CUST-7003"] {
         assert!(csv.contains(consumer), "{consumer} exported:\n{csv}");
@@ -235,7 +242,8 @@ async fn supervisor_filters_searches_opens_refreshes_and_exports() {
 
     // Charts, drawn by chart.js under the app's CSP.
     desk.click("tab-charts").await.unwrap();
-    let reasons = wait_text(&desk, "byStation-list", "BRANCH-PS-01")
+    // Stations by name (the id on hover).
+    let reasons = wait_text(&desk, "byStation-list", "Counter 1 printer")
         .await
         .unwrap();
     assert!(reasons.contains('1'), "{reasons}");

@@ -6,12 +6,15 @@ import type {
   CardDataInput,
   CarrierDraft,
   DesignDraft,
+  DeskSync,
   ExportResult,
   FieldError,
   FormOptions,
   InterruptedOrder,
   IpcError,
+  LedgerStatus,
   OrderDraft as OrderDraftInput,
+  OrderFields as OrderFieldsInput,
   OrderFilter,
   OrderPage,
   OrderProgress,
@@ -19,8 +22,10 @@ import type {
   OrderRow,
   OrderStats,
   OrderTimeline,
+  PracticeGuide,
   ProductionView,
   RefreshResult,
+  StationState,
   SubmittedOrder,
   SupervisorAccess,
 } from "./bindings";
@@ -30,6 +35,7 @@ export type {
   Bucket,
   ChartBucket,
   ChartLabel,
+  DeskSync,
   Environment,
   ErrorKind,
   ExportResult,
@@ -37,6 +43,8 @@ export type {
   FormOptions,
   InterruptedOrder,
   IpcError,
+  LedgerState,
+  LedgerStatus,
   OrderFilter,
   OrderPage,
   OrderProgress,
@@ -45,9 +53,12 @@ export type {
   OrderState,
   OrderStats,
   OrderTimeline,
+  PracticeGuide,
+  PracticeTrigger,
   ProductionPhase,
   ProductionView,
   RefreshResult,
+  StationState,
   SubmittedOrder,
   SupervisorAccess,
   Verdict,
@@ -60,10 +71,16 @@ export type OrderDraft = Required<Omit<OrderDraftInput, "card" | "design" | "car
   design: Required<DesignDraft>;
   carrier: Required<CarrierDraft>;
 };
+/** The form without its card data (what the checks while typing see), every field present. */
+export type OrderFields = Required<Omit<OrderFieldsInput, "design" | "carrier">> & {
+  design: Required<DesignDraft>;
+  carrier: Required<CarrierDraft>;
+};
 /** One problem with one field of the order (the Rust `FieldError`). */
 export type FieldProblem = FieldError;
 export type ProductOption = FormOptions["products"][number];
 export type TimelineEntry = OrderTimeline["history"][number];
+export type StationEvent = NonNullable<StationState["lastMade"]>;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
@@ -74,8 +91,9 @@ export interface Backend {
   /** Fetches a D1 token: proves the desk can reach and sign in to D1. */
   checkConnection(): Promise<Result<null>>;
   formOptions(): Promise<Result<FormOptions>>;
-  /** Every problem with the draft, from the Rust validation. Sends nothing. */
-  checkOrder(draft: OrderDraft): Promise<Result<FieldProblem[]>>;
+  /** Every problem with the fields but the card data, from the Rust validation. Sends nothing;
+   * never receives card data (that crosses IPC only at review and submit). */
+  checkOrder(fields: OrderFields): Promise<Result<FieldProblem[]>>;
   reviewOrder(draft: OrderDraft): Promise<Result<OrderReview>>;
   submitOrder(draft: OrderDraft, onProgress: (progress: OrderProgress) => void): Promise<Result<SubmittedOrder>>;
   /** Sends the same order again (same card id and encrypted data). */
@@ -83,8 +101,17 @@ export interface Backend {
   orderStatus(cardId: string): Promise<Result<ProductionView>>;
   /** The orders the previous run left unfinished, with what is known of each now. */
   interruptedOrders(): Promise<Result<InterruptedOrder[]>>;
-  /** Calls `listener` with the card id of every order that changes; returns the unsubscribe. */
-  onOrderChanged(listener: (cardId: string) => void): Promise<() => void>;
+  /** Where this desk's record stands with the branch ledger. */
+  ledgerStatus(): Promise<Result<LedgerStatus>>;
+  /** Calls `listener` with every change of the ledger's state; returns the unsubscribe. */
+  onLedgerChanged(listener: (status: LedgerStatus) => void): Promise<() => void>;
+  /** Calls `listener` with the card id of every order that changes (`null`: any order may have
+   * changed, reload once); returns the unsubscribe. */
+  onOrderChanged(listener: (cardId: string | null) => void): Promise<() => void>;
+  /** What the station did lately (last card made, last exception), from the journal. */
+  stationState(stationId: string): Promise<Result<StationState>>;
+  /** Training only: the practice triggers and demo card numbers; `null` elsewhere. */
+  practiceGuide(): Promise<Result<PracticeGuide | null>>;
 
   // Supervisor: every call is refused in Rust (kind `forbidden`) for a user who is not one.
   /** Whether this OS user may use the supervisor screen. */
@@ -98,4 +125,6 @@ export interface Backend {
   orderExceptions(): Promise<Result<OrderRow[]>>;
   /** Writes a masked CSV to the Downloads folder; says where. */
   exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
+  /** Every desk of the branch with its last sync (empty without a branch ledger). */
+  deskSyncs(): Promise<Result<DeskSync[]>>;
 }

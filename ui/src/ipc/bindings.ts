@@ -11,10 +11,15 @@ export const commands = {
 	appInfo: () => typedError<AppInfo, IpcError>(__TAURI_INVOKE("app_info")),
 	/**  Fetches (or reuses) a D1 access token: proves D1 is reachable and accepts this desk. */
 	checkConnection: () => typedError<null, IpcError>(__TAURI_INVOKE("check_connection")),
+	/**  Where this desk's record stands with the branch ledger (or that there is none). */
+	ledgerStatus: () => typedError<LedgerStatus, IpcError>(__TAURI_INVOKE("ledger_status")),
 	/**  Products, stations and priorities the form offers. */
 	orderFormOptions: () => typedError<FormOptions, IpcError>(__TAURI_INVOKE("order_form_options")),
-	/**  Every problem with the draft (empty when it can be sent). Nothing is sent. */
-	checkOrder: (draft: OrderDraft) => typedError<FieldError[], IpcError>(__TAURI_INVOKE("check_order", { draft })),
+	/**
+	 *  Every problem with the form's fields but the card data, which this check never receives
+	 *  (card data crosses IPC only at review and submit). Nothing is sent.
+	 */
+	checkOrder: (fields: OrderFields) => typedError<FieldError[], IpcError>(__TAURI_INVOKE("check_order", { fields })),
 	/**  The masked summary to confirm before sending. */
 	reviewOrder: (draft: OrderDraft) => typedError<OrderReview, IpcError>(__TAURI_INVOKE("review_order", { draft })),
 	/**  Orders the card; `progress` follows encrypting → authenticating → sending → accepted. */
@@ -25,6 +30,10 @@ export const commands = {
 	orderStatus: (cardId: string) => typedError<ProductionView, IpcError>(__TAURI_INVOKE("order_status", { cardId })),
 	/**  The orders the previous run of the app left unfinished, with what is known of each now. */
 	interruptedOrders: () => typedError<InterruptedOrder[], IpcError>(__TAURI_INVOKE("interrupted_orders")),
+	/**  The last card the station made, its last exception, and whether its last order failed. */
+	stationState: (stationId: string) => typedError<StationState, IpcError>(__TAURI_INVOKE("station_state", { stationId })),
+	/**  The practice guide; none outside training (there is no practice there). */
+	practiceGuide: () => typedError<PracticeGuide | null, IpcError>(__TAURI_INVOKE("practice_guide")),
 	supervisorAccess: () => typedError<SupervisorAccess, IpcError>(__TAURI_INVOKE("supervisor_access")),
 	/**  One page of orders, newest first, with filters and search. */
 	listOrders: (filter: OrderFilter) => typedError<OrderPage, IpcError>(__TAURI_INVOKE("list_orders", { filter })),
@@ -42,10 +51,16 @@ export const commands = {
 	 *  anywhere else.
 	 */
 	exportOrders: (filter: OrderFilter) => typedError<ExportResult, IpcError>(__TAURI_INVOKE("export_orders", { filter })),
+	/**
+	 *  Every desk of the branch (a regional desk: its region) with its last sync; empty without a
+	 *  ledger.
+	 */
+	deskSyncs: () => typedError<DeskSync[], IpcError>(__TAURI_INVOKE("desk_syncs")),
 };
 
 /** Events */
 export const events = {
+	ledgerChanged: makeEvent<LedgerChanged, LedgerChanged>("ledger-changed"),
 	orderChanged: makeEvent<OrderChanged, OrderChanged>("order-changed"),
 	uiReady: makeEvent<UiReady, UiReady>("ui-ready"),
 };
@@ -135,6 +150,17 @@ export type ConfigProblemAt = {
  */
 export type D1ErrorCode = "config" | "invalid_request" | "encryption" | "signing" | "field_invalid_format" | "field_invalid_value" | "crypto_error" | "parsing_error" | "bad_request" | "unauthorized" | "token_rejected" | "forbidden" | "operation_not_allowed" | "not_found" | "internal_error" | "unavailable" | "unexpected_status" | "invalid_response" | "timeout" | "tls" | "connection" | "transport";
 
+/**
+ *  A card number that works in training for one product: in its BIN range, of its length, with
+ *  a correct check digit. Demo numbers only: the training D1 makes no real card.
+ */
+export type DemoCard = {
+	productId: string,
+	pan: string,
+	/**  Whether the form asks for a CVV2 for this product (any 3 digits do in training). */
+	needsCvv2: boolean,
+};
+
 /**  `cardDesign` as typed. */
 export type DesignDraft = {
 	artworkId?: string | null,
@@ -176,8 +202,26 @@ export type DeskErrorCode =
 "not_supervisor" | 
 /**  The order desk is not running. */
 "desk_stopped" | 
+/**  The branch ledger cannot be reached now (orders wait on each desk). */
+"ledger_unreachable" | 
+/**  The branch ledger refused or failed a request. */
+"ledger" | 
 /**  Something unexpected inside the app. */
 "internal";
+
+/**  Where one desk of the branch stands with the ledger, as the supervisor screen shows it. */
+export type DeskSync = {
+	branchId: string,
+	deskId: string,
+	/**  When the desk last told the ledger it was up to date (ms since the Unix epoch). */
+	lastSync: number | null,
+	/**  When the desk's last order change happened (its clock). */
+	lastEvent: number | null,
+	/**  No sync for [`STALE_AFTER_MS`]: its orders may not be current. */
+	stale: boolean,
+	/**  This desk. */
+	isThisDesk: boolean,
+};
 
 /**  Which D1 the desk talks to. */
 export type Environment = 
@@ -328,6 +372,42 @@ export type IpcError = {
 	user: string | null,
 	/**  For `config_invalid`: where each problem is. */
 	configProblems: ConfigProblemAt[],
+	/**  For `ledger` and `ledger_unreachable`: the ledger's own name of its error, for IT. */
+	ledgerError: string | null,
+};
+
+/**  The branch ledger's state changed (for the status bar). */
+export type LedgerChanged = LedgerStatus;
+
+/**  Where this desk's record stands with the branch ledger. */
+export type LedgerState = 
+/**  No ledger is configured: this desk works alone on its journal ("this desk only"). */
+"not_configured" | 
+/**  Connecting for the first time since start. */
+"connecting" | 
+/**  Every change of this desk is in the ledger. */
+"up_to_date" | 
+/**  Changes are being pushed. */
+"waiting" | 
+/**  The ledger cannot be reached; changes wait in the journal and go when it is back. */
+"unreachable" | 
+/**  The ledger refused this desk or its stream (`problem` says why): a person must look. */
+"refused";
+
+/**  The ledger's state as the window shows it. */
+export type LedgerStatus = {
+	state: LedgerState,
+	/**  Changes of this desk not in the ledger yet. */
+	waiting: number,
+	/**  When the oldest waiting change happened (ms since the Unix epoch). */
+	waitingSince: number | null,
+	/**  When the ledger last confirmed this desk is up to date (ms since the Unix epoch). */
+	lastSync: number | null,
+	/**
+	 *  Why the ledger is unreachable or refused this desk: a stable code (`unreachable`, `tls`,
+	 *  `unauthorized`, `not_a_desk`, `schema`, `conflict`, …) for the window's words.
+	 */
+	problem: string | null,
 };
 
 /**
@@ -335,7 +415,8 @@ export type IpcError = {
  *  refused. The window asks again about it.
  */
 export type OrderChanged = {
-	cardId: string,
+	/**  `null`: any order may have changed (reload the list once). */
+	cardId: string | null,
 };
 
 /**
@@ -355,6 +436,20 @@ export type OrderDraft = {
 };
 
 /**
+ *  The order form without its card data. A draft that carries card data is refused when it
+ *  is read (`deny_unknown_fields`): this check can never receive a card number.
+ */
+export type OrderFields = {
+	consumerId?: string,
+	cardProductId?: string,
+	issuanceType?: string,
+	priority?: string | null,
+	persoStation?: string,
+	design?: DesignDraft,
+	carrier?: CarrierDraft,
+};
+
+/**
  *  Filters, search and paging of the supervisor list, as the window sends them.
  *  Times are milliseconds since the Unix epoch (UTC).
  */
@@ -368,6 +463,8 @@ export type OrderFilter = {
 	issuanceType?: string | null,
 	/**  Consumer id, card id, operation id (exact, or the start of it) or the last 4 digits. */
 	search?: string | null,
+	/**  Only the orders of this desk (branch ledger only). */
+	deskId?: string | null,
 	pageSize?: number | null,
 	/**  `next` of the previous page. */
 	after?: string | null,
@@ -385,19 +482,37 @@ export type OrderProgress = { stage: "encrypting" } | { stage: "authenticating" 
 /**  The connection broke after sending: asking D1 what it received. */
 { stage: "checking" } | { stage: "accepted"; operationId: string };
 
-/**  The masked summary the teller confirms before anything is sent. */
+/**
+ *  Everything that will be printed or sent, for the teller to read with the customer before
+ *  anything is sent. The card number is masked; the CVV2 is never shown.
+ */
 export type OrderReview = {
 	consumerId: string,
+	productId: string,
 	productName: string,
 	/**  The product's Spanish name, when configured. */
 	productNameEs: string | null,
+	stationId: string,
 	stationName: string,
 	issuanceType: string,
 	priority: string | null,
 	/**  `•••• 1234`: never more than the last 4 digits. */
 	maskedPan: string,
+	/**  The name printed on the card, as it will be sent. */
+	nameOnCard: string,
+	/**  The second printed line, when there is one. */
+	secondLine: string | null,
+	/**  `MM/YY`, as printed on the card. */
+	expiry: string,
+	artworkId: string | null,
 	artworkName: string | null,
-	customLineCount: number,
+	/**  The custom lines printed on the card, in order. */
+	customLines: string[],
+	memberId: string | null,
+	/**  The language of the card carrier (the letter the card is mounted on). */
+	carrierLanguage: string | null,
+	/**  The custom lines printed on the carrier, in order. */
+	carrierLines: string[],
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -427,6 +542,8 @@ export type OrderRow = {
 	errorMessage: string | null,
 	/**  Not final: a status refresh can change it. */
 	pending: boolean,
+	/**  The desk that recorded it (branch ledger only; `None`: this desk's journal). */
+	deskId: string | null,
 };
 
 /**  Where an order is in its life. Each state documents what the start-up reconciler must do. */
@@ -499,6 +616,36 @@ export type OrderTimeline = {
 	history: TimelineEntry[],
 };
 
+/**  One practice value, as the help panel lists it. */
+export type PracticeCase = {
+	trigger: PracticeTrigger,
+	consumerId: string,
+};
+
+/**  What the practice help panel shows. */
+export type PracticeGuide = {
+	cases: PracticeCase[],
+	demoCards: DemoCard[],
+};
+
+/**  A failure to practise, chosen by the consumer id typed in the form. */
+export type PracticeTrigger = 
+/**
+ *  D1 answers 503 to every attempt of the order until the retry budget is spent: the
+ *  window says it is checking whether D1 received the order, then that D1 has not seen it,
+ *  and offers the same order again (which then goes through).
+ */
+"unavailable" | 
+/**
+ *  D1 records the order but the connection breaks before its answer: the desk finds the
+ *  order with `productionStatus` (no second card).
+ */
+"lost_answer" | 
+/**  D1 refuses the order with FIELD_INVALID_VALUE on the consumer id: no card is made. */
+"field_refused" | 
+/**  The station jams (`CARD_PROD_EXCEPTION`, reason `PRINTER_JAM`) when the card reaches it. */
+"station_jam";
+
 /**  A card product as the form offers it. */
 export type ProductOption = {
 	id: string,
@@ -547,6 +694,29 @@ export type Station = {
 	isDefault: boolean,
 };
 
+/**  One finished order of a station, as the status bar shows it. */
+export type StationEvent = {
+	/**  When the outcome became known (ms since the Unix epoch). */
+	at: number | null,
+	cardId: string,
+	consumerId: string,
+	/**  D1's `details.status` (`CARD_PROD_DONE`, `CARD_PROD_EXCEPTION`, …), as received. */
+	d1Status: string | null,
+	/**  D1's reason of an exception (e.g. `PRINTER_JAM`), as received. */
+	reason: string | null,
+};
+
+/**  What the chosen station did lately. */
+export type StationState = {
+	stationId: string,
+	/**  The configured name, when the station is one of this desk's. */
+	stationName: string | null,
+	lastMade: StationEvent | null,
+	lastException: StationEvent | null,
+	/**  The station's last finished order failed: warn before ordering on it. */
+	lastFailed: boolean,
+};
+
 /**  How a submission ended. */
 export type SubmitOutcome = 
 /**  D1 accepted the order (202). */
@@ -572,6 +742,11 @@ export type SupervisorAccess = {
 	allowed: boolean,
 	/**  The OS user the decision is about. */
 	user: string,
+	/**
+	 *  The supervisor screen shows the whole branch (a ledger is configured), not only this
+	 *  desk's journal.
+	 */
+	branch: boolean,
 };
 
 /**  One step of an order's timeline. */

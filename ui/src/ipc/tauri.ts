@@ -27,8 +27,8 @@ export const tauriBackend: Backend = {
   async formOptions() {
     return toResult(await commands.orderFormOptions());
   },
-  async checkOrder(draft) {
-    return toResult(await commands.checkOrder(draft));
+  async checkOrder(fields) {
+    return toResult(await commands.checkOrder(fields));
   },
   async reviewOrder(draft) {
     return toResult(await commands.reviewOrder(draft));
@@ -42,11 +42,23 @@ export const tauriBackend: Backend = {
   async orderStatus(cardId) {
     return toResult(await commands.orderStatus(cardId));
   },
+  async ledgerStatus() {
+    return toResult(await commands.ledgerStatus());
+  },
+  async onLedgerChanged(listener) {
+    return events.ledgerChanged.listen((event) => listener(event.payload));
+  },
   async interruptedOrders() {
     return toResult(await commands.interruptedOrders());
   },
   async onOrderChanged(listener) {
     return events.orderChanged.listen((event) => listener(event.payload.cardId));
+  },
+  async stationState(stationId) {
+    return toResult(await commands.stationState(stationId));
+  },
+  async practiceGuide() {
+    return toResult(await commands.practiceGuide());
   },
   async supervisorAccess() {
     return toResult(await commands.supervisorAccess());
@@ -65,6 +77,9 @@ export const tauriBackend: Backend = {
   },
   async orderExceptions() {
     return toResult(await commands.orderExceptions());
+  },
+  async deskSyncs() {
+    return toResult(await commands.deskSyncs());
   },
   async exportOrders(filter) {
     return toResult(await commands.exportOrders(filter));

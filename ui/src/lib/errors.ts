@@ -14,6 +14,7 @@ export function errorValues(error: IpcError): Record<string, string | number> {
   if (error.d1ErrorCode) values.d1ErrorCode = error.d1ErrorCode;
   if (error.graceMinutes != null) values.graceMinutes = error.graceMinutes;
   if (error.user) values.user = error.user;
+  if (error.ledgerError) values.ledgerError = error.ledgerError;
   if (error.configProblems.length > 0) {
     values.keys = error.configProblems.map((p) => (p.source ? `${p.key} (${p.source})` : p.key)).join("\n");
   }

@@ -22,6 +22,32 @@ struct TokenBody {
     expires_in: f64,
 }
 
+/// D1's reason for refusing a token request: its `{errorCode, error}` or OAuth's
+/// `{error, error_description}`, bounded and printable (for IT; never shown to a teller).
+fn token_refusal_reason(body: Option<&[u8]>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Refusal {
+        #[serde(rename = "errorCode")]
+        error_code: Option<String>,
+        error: Option<String>,
+        error_description: Option<String>,
+    }
+    let refusal: Refusal = serde_json::from_slice(body.filter(|b| !b.is_empty())?).ok()?;
+    let parts: Vec<String> = [refusal.error_code, refusal.error, refusal.error_description]
+        .into_iter()
+        .flatten()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let text: String = parts
+        .join(": ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    (!text.is_empty()).then_some(text)
+}
+
 pub(super) struct CachedToken {
     token: AccessToken,
     refresh_at: Instant,
@@ -89,6 +115,7 @@ impl D1Client {
                 400 | 401 | 403 => D1Error::TokenRejected {
                     correlation_id,
                     status: status.as_u16(),
+                    detail: token_refusal_reason(body.as_deref()),
                 },
                 _ => ensure_success(status, body.as_deref(), correlation_id, Endpoint::Token),
             });

@@ -55,12 +55,50 @@ pub fn run(args: &DoctorArgs, dev: bool) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| AdminError::Failed(format!("cannot start the async runtime: {e}")))?;
-    if config.environment == Environment::Training {
+    let d1 = if config.environment == Environment::Training {
         runtime.block_on(training_checks(config, card))
     } else {
         let client = keychain_and_client(config, dev).map_err(|e| fail("keychain", e))?;
         runtime.block_on(d1_checks(&client, "D1", card))
+    };
+    let ledger = runtime.block_on(ledger_check(config, dev));
+    d1.and(ledger)
+}
+
+/// The branch ledger, when one is configured: this desk's certificate from the keychain, a real
+/// TLS connection, its registration, and how far its changes have reached.
+async fn ledger_check(config: &Config, dev: bool) -> Outcome {
+    if !config.ledger.is_configured() {
+        ok(
+            "ledger",
+            "not configured: this desk works alone on its journal",
+        );
+        return Ok(());
     }
+    let options = secret_store(config, dev)
+        .and_then(|store| {
+            setup::ledger_options(config, &store).map_err(|e| AdminError::Config(e.to_string()))
+        })
+        .map_err(|e| fail("ledger", e))?;
+    let Some(options) = options else {
+        return Ok(());
+    };
+    let unreachable = |e: branch_ledger::LedgerError| {
+        fail("ledger", AdminError::Ledger(format!("{e} ({})", e.kind())))
+    };
+    let ledger = branch_ledger::Ledger::connect(&options)
+        .await
+        .map_err(unreachable)?;
+    let held = ledger.last_seq().await.map_err(unreachable)?;
+    let identity = ledger.identity();
+    ok(
+        "ledger",
+        format!(
+            "connected as desk {} of branch {} (TLS, certificate); it holds this desk's changes up to #{held}",
+            identity.desk_id, identity.branch_id
+        ),
+    );
+    Ok(())
 }
 
 async fn training_checks(config: &Config, card: Option<d1_client::CardId>) -> Outcome {
@@ -151,12 +189,10 @@ fn keychain_and_client(config: &Config, dev: bool) -> Result<D1Client, AdminErro
     Ok(client)
 }
 
-/// A D1 error as an exit code: settings → 3, our key → 1, anything on the way to D1 → 5.
+/// A D1 error as an exit code: settings → 3, our key → 1, anything on the way to D1 → 5. The
+/// message is for IT (`it_advice`), with D1's reason when it gave one.
 fn d1_failure(error: &D1Error) -> AdminError {
-    let mut message = format!("{} {}", error.user_message(), error.what_to_do());
-    if let Some(id) = error.correlation_id() {
-        message.push_str(&format!(" [correlation id {id}]"));
-    }
+    let message = crate::cmd::it_advice::explain(error);
     match error {
         D1Error::Config { .. } => AdminError::Config(message),
         D1Error::Signing => AdminError::Failed(message),

@@ -2,7 +2,9 @@
 
 pub mod config;
 pub mod doctor;
+mod it_advice;
 pub mod journal;
+pub mod ledger;
 pub mod prompt;
 pub mod secrets;
 pub mod token;

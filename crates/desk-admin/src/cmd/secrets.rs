@@ -19,7 +19,7 @@ pub enum SecretsCommand {
     /// keychain). The files are read, checked and stored; their content is never printed.
     /// Encrypted PKCS#8 keys (-----BEGIN ENCRYPTED PRIVATE KEY-----) are decrypted in memory with
     /// their passphrase. Delete the files afterwards.
-    #[command(group(ArgGroup::new("what").required(true).multiple(true).args(["signing_key", "mtls_cert"])))]
+    #[command(group(ArgGroup::new("what").required(true).multiple(true).args(["signing_key", "mtls_cert", "ledger_cert"])))]
     Import {
         /// The ES256 (P-256) signing private key: PEM (PKCS#8, encrypted PKCS#8 or SEC1) or a
         /// JWK with "d".
@@ -32,6 +32,13 @@ pub enum SecretsCommand {
         /// The mTLS client private key (PEM, possibly encrypted PKCS#8). Needs --mtls-cert.
         #[arg(long, value_name = "FILE", requires = "mtls_cert")]
         mtls_key: Option<PathBuf>,
+        /// The branch ledger client certificate of this desk (PEM, leaf first; its CN is the
+        /// desk's role, see `ledger add-desk`). Needs --ledger-key. Always in the keychain.
+        #[arg(long, value_name = "FILE", requires = "ledger_key")]
+        ledger_cert: Option<PathBuf>,
+        /// The ledger client private key (PEM, possibly encrypted PKCS#8). Needs --ledger-cert.
+        #[arg(long, value_name = "FILE", requires = "ledger_cert")]
+        ledger_key: Option<PathBuf>,
         /// Read the passphrase of encrypted key files from the first line of standard input
         /// (for scripts); otherwise it is asked on the terminal.
         #[arg(long)]
@@ -78,13 +85,19 @@ pub fn run(command: &SecretsCommand, dev: bool) -> Outcome {
             signing_key,
             mtls_cert,
             mtls_key,
+            ledger_cert,
+            ledger_key,
             passphrase_stdin,
         } => import(
             &store,
             config,
-            signing_key.as_deref(),
-            mtls_cert.as_deref(),
-            mtls_key.as_deref(),
+            &ImportFiles {
+                signing_key: signing_key.as_deref(),
+                mtls_cert: mtls_cert.as_deref(),
+                mtls_key: mtls_key.as_deref(),
+                ledger_cert: ledger_cert.as_deref(),
+                ledger_key: ledger_key.as_deref(),
+            },
             *passphrase_stdin,
         ),
         SecretsCommand::SetPin { pin_stdin } => {
@@ -134,15 +147,33 @@ fn read_key(
     Ok(Zeroizing::new(plain.expose().to_vec()))
 }
 
+/// The files `secrets import` was given.
+struct ImportFiles<'a> {
+    signing_key: Option<&'a Path>,
+    mtls_cert: Option<&'a Path>,
+    mtls_key: Option<&'a Path>,
+    ledger_cert: Option<&'a Path>,
+    ledger_key: Option<&'a Path>,
+}
+
 fn import(
     store: &desk_secrets::SecretStore,
     config: &desk_config::Config,
-    signing_key: Option<&Path>,
-    mtls_cert: Option<&Path>,
-    mtls_key: Option<&Path>,
+    files: &ImportFiles<'_>,
     passphrase_stdin: bool,
 ) -> Outcome {
-    let token = crate::cmd::token::open(store, config)?;
+    let ImportFiles {
+        signing_key,
+        mtls_cert,
+        mtls_key,
+        ledger_cert,
+        ledger_key,
+    } = *files;
+    let token = if signing_key.is_some() || mtls_cert.is_some() {
+        crate::cmd::token::open(store, config)?
+    } else {
+        None
+    };
     if token.is_none() && mtls_cert.is_some() && mtls_key.is_none() {
         return Err(AdminError::Usage(
             "--mtls-cert needs --mtls-key (a certificate alone is for a key generated on a PKCS#11 token)".into(),
@@ -157,6 +188,18 @@ fn import(
     let tls_key = mtls_key
         .map(|p| read_key(p, "mTLS private key", passphrase_stdin, &mut passphrase))
         .transpose()?;
+    let ledger = match (ledger_cert, ledger_key) {
+        (Some(cert), Some(key)) => Some((
+            read_file(cert)?,
+            read_key(
+                key,
+                "ledger client private key",
+                passphrase_stdin,
+                &mut passphrase,
+            )?,
+        )),
+        _ => None,
+    };
     let failed = |e: desk_secrets::SecretsError| AdminError::from_secrets(&e);
     if let Some(key) = key {
         let fingerprint = match &token {
@@ -201,6 +244,17 @@ fn import(
                 Some((token, _)) => format!(" (key on token {:?})", token.label()),
                 None => String::new(),
             },
+            status.subject,
+            status.not_after,
+            if status.expired { "  (EXPIRED)" } else { "" }
+        ));
+    }
+    if let Some((cert, key)) = ledger {
+        let status = store.import_ledger_identity(&cert, &key).map_err(failed)?;
+        tracing::info!(service = store.service(), subject = %status.subject, "ledger identity imported");
+        line(format!(
+            "Imported the ledger client identity into {}\n  subject {}\n  expires {}{}",
+            store.service(),
             status.subject,
             status.not_after,
             if status.expired { "  (EXPIRED)" } else { "" }
@@ -272,6 +326,22 @@ fn status(store: &desk_secrets::SecretStore, config: &desk_config::Config) -> Ou
             "  mTLS private key {}",
             if tls_key_present { "present" } else { "absent" }
         ));
+    }
+    match store.ledger_certificate() {
+        Ok(Some(cert)) => line(format!(
+            "  ledger certificate subject {}, valid to {}{}",
+            cert.subject,
+            cert.not_after,
+            if cert.expired { "  (EXPIRED)" } else { "" }
+        )),
+        Ok(None) => line("  ledger certificate absent"),
+        Err(e) => line(format!(
+            "  ledger certificate unreadable: {}",
+            AdminError::from_secrets(&e)
+        )),
+    }
+    if config.ledger.host.is_some() && !matches!(store.ledger_certificate(), Ok(Some(_))) {
+        missing.push("the ledger client identity ([ledger] is configured)");
     }
     let training = config.environment == desk_config::Environment::Training;
     if config.d1.use_mtls && (status.mtls_certificate.is_none() || !tls_key_present) {

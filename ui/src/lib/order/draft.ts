@@ -1,4 +1,4 @@
-import type { FieldProblem, FormOptions, OrderDraft, ProductOption } from "../../ipc/backend";
+import type { FieldProblem, FormOptions, OrderDraft, OrderFields, ProductOption } from "../../ipc/backend";
 
 /** A blank form, with the desk's default station and priority chosen. */
 export function emptyDraft(options: FormOptions | null): OrderDraft {
@@ -17,6 +17,49 @@ export function emptyDraft(options: FormOptions | null): OrderDraft {
 
 export function emptyCard(): OrderDraft["card"] {
   return { pan: "", exp: "", name: "", secondName: null, cvv2: null, panSequenceNumber: null };
+}
+
+/** A plain copy (works on Svelte state proxies too). Never used on card data. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** The draft without its card data: what the checks while typing may see. */
+export function fieldsOf(draft: OrderDraft): OrderFields {
+  return {
+    consumerId: draft.consumerId,
+    cardProductId: draft.cardProductId,
+    issuanceType: draft.issuanceType,
+    priority: draft.priority,
+    persoStation: draft.persoStation,
+    design: plain(draft.design),
+    carrier: plain(draft.carrier),
+  };
+}
+
+/** A draft holding `fields` and no card data: *Order again* after a failure. */
+export function draftFrom(fields: OrderFields): OrderDraft {
+  return { ...plain(fields), card: emptyCard() };
+}
+
+/**
+ * The form for the next customer: the same product and station (the desk's), the product's
+ * default issuance type and the default priority; nothing of the previous customer.
+ */
+export function nextDraft(options: FormOptions | null, previous: OrderDraft): OrderDraft {
+  const draft = emptyDraft(options);
+  const product = productOf(options, previous.cardProductId);
+  if (product) {
+    draft.cardProductId = product.id;
+    draft.issuanceType = product.issuanceTypes[0] ?? "";
+  }
+  if (options?.stations.some((s) => s.id === previous.persoStation)) draft.persoStation = previous.persoStation;
+  return draft;
+}
+
+/** Whether a problem is about the card data (checked in the window while typing, and at review). */
+export function isCardField(field: string): boolean {
+  return field.startsWith("cardData.");
 }
 
 /** True when any card-data field holds something. */

@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { beforeAll, describe, expect, it } from "vitest";
 import App from "../../App.svelte";
 import { fakeBackend, fakeError } from "../fake-backend";
-import { startI18n } from "../i18n";
+import { setLanguage, startI18n } from "../i18n";
 import { NOW, fakeRow } from "./fake-journal";
 import SupervisorScreen from "./SupervisorScreen.svelte";
 
@@ -47,7 +47,8 @@ describe("supervisor screen", () => {
     await fireEvent.change(screen.getByLabelText("Status"), { target: { value: "failed" } });
     await fireEvent.change(screen.getByLabelText("Station"), { target: { value: "BRANCH-PS-02" } });
     await fireEvent.input(screen.getByLabelText("Search"), { target: { value: " 5556 " } });
-    await fireEvent.input(screen.getByLabelText("From"), { target: { value: "2026-11-01" } });
+    // Dates are typed in the chosen language's order (English: month/day/year).
+    await fireEvent.input(screen.getByLabelText("From"), { target: { value: "11/01/2026" } });
     await fireEvent.click(screen.getByTestId("apply-filters"));
     await waitFor(() => expect(backend.journalCalls.list).toHaveLength(2));
     const sent = backend.journalCalls.list[1]!;
@@ -146,8 +147,12 @@ describe("supervisor screen", () => {
       ),
     );
     await fireEvent.click(screen.getByTestId("tab-charts"));
-    expect((await screen.findByTestId("byReason-list")).textContent).toContain("CARD_PROD_EXCEPTION");
-    expect(screen.getByTestId("byStation-list").textContent).toContain("BRANCH-PS-01");
+    // Reasons and stations by name; the raw code on hover.
+    const reasons = await screen.findByTestId("byReason-list");
+    expect(reasons.textContent).toContain("Station exception");
+    expect(within(reasons).getByTitle("CARD_PROD_EXCEPTION")).toBeTruthy();
+    expect(screen.getByTestId("byStation-list").textContent).toContain("Counter 1 printer");
+    expect(within(screen.getByTestId("byStation-list")).getByTitle("BRANCH-PS-01")).toBeTruthy();
     const call = backend.journalCalls.stats[0]!;
     expect(call.bucket).toBe("hour");
     expect(call.to - call.from).toBe(24 * 3_600_000);
@@ -163,9 +168,59 @@ describe("supervisor screen", () => {
   });
 });
 
+describe("supervisor screen, names and languages", () => {
+  it("shows products, issuance types and stations by name, the raw codes on hover", async () => {
+    renderScreen(fakeBackend({}, { pages: [{ items: [fakeRow({ issuanceType: "REPLACEMENT", state: "failed", d1Status: "CARD_PROD_EXCEPTION" })], next: null }] }));
+    const row = (await screen.findAllByTestId("order-row"))[0]!;
+    const product = within(row).getByTestId("row-product");
+    await waitFor(() => expect(product.textContent).toContain("Visa Debit (demo)"));
+    expect(product.textContent).toContain("Replacement");
+    expect(product.getAttribute("title")).toBe("DEMO_DEBIT · REPLACEMENT");
+    expect(within(row).getByTitle("BRANCH-PS-01").textContent).toBe("Counter 1 printer");
+    expect(within(row).getByTestId("row-status").getAttribute("title")).toContain("CARD_PROD_EXCEPTION");
+  });
+
+  it("gives every id of an order a Copy button and says the journal's notes in Spanish", async () => {
+    const failed = fakeRow({ cardId: "card-failed", state: "failed", d1Status: "CARD_PROD_EXCEPTION", errorCode: "CARD_PROD_EXCEPTION", errorMessage: "PRINTER_JAM" });
+    renderScreen(fakeBackend({}, { pages: [{ items: [failed], next: null }] }));
+    setLanguage("es");
+    try {
+      await fireEvent.click(await screen.findByTestId("open-detail"));
+      const dialog = await screen.findByRole("dialog");
+      await within(dialog).findByTestId("detail-timeline");
+      for (const id of ["detail-correlation-id", "detail-card-id", "detail-operation-id", "detail-issuer-request-id"]) {
+        expect(within(dialog).getByTestId(id)).toBeTruthy();
+      }
+      expect(within(dialog).getAllByRole("button", { name: /^Copiar/ }).length).toBe(4);
+      expect(within(dialog).getByTestId("detail-timeline").textContent).toContain("Operación de D1 op-0001");
+      expect(within(dialog).getByTestId("detail-error").textContent).toContain("La impresora se atascó");
+      expect(within(dialog).getByTestId("detail-error").textContent).toContain("PRINTER_JAM");
+    } finally {
+      setLanguage("en");
+    }
+  });
+
+  it("reads dates in the Spanish order (day/month/year) and refuses an impossible one", async () => {
+    const backend = renderScreen();
+    setLanguage("es");
+    try {
+      await screen.findAllByTestId("order-row");
+      const from = screen.getByLabelText("Desde") as HTMLInputElement;
+      expect(from.placeholder).toBe("DD/MM/AAAA");
+      await fireEvent.input(from, { target: { value: "30/11/2026" } });
+      await fireEvent.click(screen.getByTestId("apply-filters"));
+      await waitFor(() => expect(backend.journalCalls.list.at(-1)?.from).toBe(new Date(2026, 10, 30).getTime()));
+      await fireEvent.input(from, { target: { value: "31/11/2026" } });
+      expect(from.getAttribute("aria-invalid")).toBe("true");
+    } finally {
+      setLanguage("en");
+    }
+  });
+});
+
 describe("screen navigation", () => {
   it("a supervisor gets Order | Supervisor in the header", async () => {
-    render(App, { props: { backend: fakeBackend({}, { access: { allowed: true, user: "sofia" } }), pollMs: 5 } });
+    render(App, { props: { backend: fakeBackend({}, { access: { allowed: true, user: "sofia", branch: false } }), pollMs: 5 } });
     await fireEvent.click(await screen.findByTestId("nav-supervisor"));
     expect(await screen.findByTestId("supervisor-screen")).toBeTruthy();
     await fireEvent.click(screen.getByTestId("nav-order"));
@@ -173,9 +228,49 @@ describe("screen navigation", () => {
   });
 
   it("a teller sees no supervisor navigation", async () => {
-    render(App, { props: { backend: fakeBackend({}, { access: { allowed: false, user: "ana" } }), pollMs: 5 } });
+    render(App, { props: { backend: fakeBackend({}, { access: { allowed: false, user: "ana", branch: false } }), pollMs: 5 } });
     await screen.findByRole("heading", { name: "Order a card" });
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.queryByTestId("screen-nav")).toBeNull();
+  });
+});
+
+describe("supervisor screen on the branch ledger", () => {
+  it("says 'this desk only' without a ledger", async () => {
+    render(SupervisorScreen, { props: { backend: fakeBackend({}, { pages: [{ items: [fakeRow()], next: null }] }), clock: () => NOW } });
+    expect((await screen.findByTestId("supervisor-scope")).textContent).toContain("This desk only");
+    expect(screen.queryByLabelText("Desk")).toBeNull();
+  });
+
+  it("shows every desk's last sync, flags a stale desk, filters by desk and names the desk of each row", async () => {
+    const backend = fakeBackend(
+      {},
+      {
+        pages: [{ items: [fakeRow({ deskId: "B1-D2", operator: "luis" })], next: null }],
+        desks: [
+          { branchId: "B1", deskId: "B1-D1", lastSync: NOW - 5_000, lastEvent: NOW - 60_000, stale: false, isThisDesk: true },
+          { branchId: "B1", deskId: "B1-D2", lastSync: NOW - 3_600_000, lastEvent: null, stale: true, isThisDesk: false },
+        ],
+      },
+    );
+    render(SupervisorScreen, { props: { backend, clock: () => NOW } });
+    const scope = await screen.findByTestId("supervisor-scope");
+    await waitFor(() => expect(scope.getAttribute("data-branch")).toBe("true"));
+    const desks = await screen.findAllByTestId("desk-sync");
+    expect(desks.map((d) => d.getAttribute("data-stale"))).toEqual(["false", "true"]);
+    expect(desks[1]?.textContent).toContain("not synced lately");
+    expect((await screen.findByTestId("row-desk")).textContent).toContain("B1-D2");
+    await fireEvent.input(screen.getByLabelText("Desk"), { target: { value: "B1-D2" } });
+    await fireEvent.click(screen.getByTestId("apply-filters"));
+    await waitFor(() => expect(backend.journalCalls.list.at(-1)?.deskId).toBe("B1-D2"));
+  });
+
+  it("follows changes from any desk without being asked", async () => {
+    const backend = fakeBackend({}, { pages: [{ items: [fakeRow()], next: null }], desks: [] });
+    render(SupervisorScreen, { props: { backend, clock: () => NOW } });
+    await screen.findAllByTestId("order-row");
+    const before = backend.journalCalls.list.length;
+    backend.emitOrderChanged("card-from-desk-2");
+    await waitFor(() => expect(backend.journalCalls.list.length).toBeGreaterThan(before));
   });
 });

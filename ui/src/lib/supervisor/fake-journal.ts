@@ -1,5 +1,6 @@
 import type {
   Bucket,
+  DeskSync,
   ExportResult,
   IpcError,
   OrderFilter,
@@ -25,6 +26,8 @@ export interface JournalScript {
   refreshed?: Record<string, OrderRow>;
   /** Every supervisor call fails with this (e.g. `forbidden`). */
   error?: IpcError;
+  /** The branch's desks and their last sync (a ledger is configured). */
+  desks?: DeskSync[];
 }
 
 export interface FakeJournal {
@@ -42,6 +45,7 @@ export interface FakeJournal {
   orderStats(from: number, to: number, bucket: Bucket): Promise<Result<OrderStats>>;
   orderExceptions(): Promise<Result<OrderRow[]>>;
   exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
+  deskSyncs(): Promise<Result<DeskSync[]>>;
 }
 
 export const NOW = Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -66,6 +70,7 @@ export function fakeRow(overrides: Partial<OrderRow> = {}): OrderRow {
     errorCode: null,
     errorMessage: null,
     pending: false,
+    deskId: null,
     ...overrides,
   };
 }
@@ -79,13 +84,16 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
   return {
     journalCalls: calls,
     async supervisorAccess() {
-      return ok(script.access ?? { allowed: true, user: "sofia" });
+      return ok(script.access ?? { allowed: true, user: "sofia", branch: script.desks !== undefined });
     },
     async listOrders(filter) {
       calls.list.push(JSON.parse(JSON.stringify(filter)) as OrderFilter);
       const pages = script.pages ?? [{ items: [], next: null }];
       const page = pages[Math.min(calls.list.length - 1, pages.length - 1)] ?? { items: [], next: null };
       return fail() ?? ok(page);
+    },
+    async deskSyncs() {
+      return fail() ?? ok(script.desks ?? []);
     },
     async orderDetail(cardId) {
       calls.detail.push(cardId);
@@ -96,7 +104,7 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
           order,
           history: [
             { at: (order.createdAt ?? NOW) + 0, state: "intent", d1Status: null, detail: null },
-            { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ?? null },
+            { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ? `operation ${order.operationId}` : null },
             { at: order.updatedAt ?? NOW, state: order.state, d1Status: order.d1Status ?? null, detail: order.errorMessage ?? null },
           ],
         })

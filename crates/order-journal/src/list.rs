@@ -1,0 +1,372 @@
+//! The supervisor list as SQL: filters, search and keyset paging, newest first.
+//!
+//! Every plan reads a page without touching more than a page of order rows, so that it stays
+//! fast when the journal is not in memory (a cold page cache costs one disk read per page):
+//! - filters walk the index of their most selective column in time order and stop after a page;
+//! - a search finds the newest matching `(created_at, id)` pairs inside indexes, merges them, and
+//!   only then reads the rows of the one page it returns. A prefix (or, for the consumer id, a
+//!   text anywhere in it, through its trigram index) that matches few orders is looked up in its
+//!   index and sorted; one that matches many (at least [`BROAD_PREFIX_MATCHES`], counted by a
+//!   capped probe of that index) walks the time index, which holds the consumer id and last 4,
+//!   newest first until a page is found.
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use crate::error::{JournalError, Result};
+use crate::queries::{
+    COLS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, MIN_PREFIX_CHARS, MatchMode,
+    ORDER_DESC, OrderQuery, Search,
+};
+use crate::types::OrderState;
+
+/// A prefix matching at least this many orders is searched by walking the time index instead of
+/// sorting its matches. Near the switch both plans read a few thousand index entries.
+pub(crate) const BROAD_PREFIX_MATCHES: i64 = 4000;
+
+/// A validated search, ready for SQL.
+pub(crate) struct SearchPlan {
+    text: String,
+    mode: MatchMode,
+}
+
+/// What a probe counts to tell whether a search matches many orders.
+pub(crate) enum Probe {
+    /// The prefix range `[low, high)` of a column's index.
+    Range {
+        column: &'static str,
+        low: String,
+        high: String,
+    },
+    /// The consumer ids holding a text, in their trigram index (a LIKE pattern).
+    ConsumerContains { pattern: String },
+}
+
+/// One searched column: its condition and, when it can match many orders, what a probe counts
+/// and the condition to use while walking the time index instead.
+pub(crate) struct SearchCondition {
+    sql: String,
+    params: Vec<Value>,
+    probe: Option<Probe>,
+    broad: Option<(String, Vec<Value>)>,
+}
+
+impl SearchPlan {
+    pub(crate) fn new(search: &Search) -> Result<Option<Self>> {
+        let text = search.text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(JournalError::InvalidQuery(format!(
+                "the search text is longer than {MAX_SEARCH_CHARS} characters"
+            )));
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(JournalError::InvalidQuery(
+                "search for a consumer id, card id, operation id or the last 4 digits: only \
+                 letters, digits, '_' and '-'"
+                    .to_owned(),
+            ));
+        }
+        let digits_only = text.bytes().all(|b| b.is_ascii_digit());
+        if search.mode == MatchMode::Prefix
+            && text.len() < MIN_PREFIX_CHARS
+            && !(digits_only && text.len() <= 4)
+        {
+            return Err(JournalError::InvalidQuery(format!(
+                "type at least {MIN_PREFIX_CHARS} characters to search by the start of an id"
+            )));
+        }
+        Ok(Some(Self {
+            text: text.to_owned(),
+            mode: search.mode,
+        }))
+    }
+
+    /// One condition per searched column.
+    pub(crate) fn conditions(&self) -> Vec<SearchCondition> {
+        let mut out = Vec::new();
+        let digits_only = self.text.bytes().all(|b| b.is_ascii_digit());
+        let long_enough = self.text.len() >= MIN_PREFIX_CHARS;
+        // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
+        // both find CUST-7005), through its trigram index (migration 0005). LIKE's `_` matches
+        // any one character there; `instr` keeps only the ids that hold the text itself.
+        // A text that many ids hold ("CUST") walks the time index, which holds the consumer id,
+        // newest first instead.
+        if long_enough {
+            let pattern = format!("%{}%", self.text);
+            let lower = Value::Text(self.text.to_ascii_lowercase());
+            out.push(SearchCondition {
+                sql: "id IN (SELECT rowid FROM orders_consumer_search WHERE consumer_id LIKE ?) \
+                      AND instr(lower(consumer_id), ?) > 0"
+                    .to_owned(),
+                params: vec![Value::Text(pattern.clone()), lower.clone()],
+                probe: Some(Probe::ConsumerContains { pattern }),
+                broad: Some(("instr(lower(consumer_id), ?) > 0".to_owned(), vec![lower])),
+            });
+        } else if self.mode == MatchMode::Exact {
+            out.push(SearchCondition {
+                sql: "consumer_id = ?".to_owned(),
+                params: vec![Value::Text(self.text.clone())],
+                probe: None,
+                broad: None,
+            });
+        }
+        let mut columns: Vec<&'static str> = Vec::new();
+        if self.mode == MatchMode::Exact || long_enough {
+            columns.extend(["card_id", "operation_id"]);
+        }
+        if digits_only
+            && (self.mode == MatchMode::Prefix && self.text.len() <= 4
+                || self.mode == MatchMode::Exact && self.text.len() == 4)
+        {
+            columns.push("pan_last4");
+        }
+        for col in columns {
+            out.push(match self.mode {
+                MatchMode::Exact => SearchCondition {
+                    sql: format!("{col} = ?"),
+                    params: vec![Value::Text(self.text.clone())],
+                    probe: None,
+                    broad: None,
+                },
+                MatchMode::Prefix => {
+                    let (low, high) = prefix_bounds(&self.text);
+                    SearchCondition {
+                        sql: format!("{col} >= ? AND {col} < ?"),
+                        params: vec![Value::Text(low.clone()), Value::Text(high.clone())],
+                        probe: Some(Probe::Range {
+                            column: col,
+                            low,
+                            high,
+                        }),
+                        broad: None,
+                    }
+                }
+            });
+        }
+        out
+    }
+}
+
+/// `[prefix, prefix with its last byte + 1)`; the text is ASCII `[A-Za-z0-9_-]`.
+fn prefix_bounds(prefix: &str) -> (String, String) {
+    let mut hi = prefix.as_bytes().to_vec();
+    if let Some(last) = hi.last_mut() {
+        *last += 1;
+    }
+    (prefix.to_owned(), String::from_utf8_lossy(&hi).into_owned())
+}
+
+/// Whether a search matches at least [`BROAD_PREFIX_MATCHES`] orders: counts inside the
+/// column's index and stops at the cap, so the probe itself stays small.
+pub(crate) fn is_broad(conn: &Connection, probe: &Probe) -> Result<bool> {
+    let n: i64 = match probe {
+        Probe::Range { column, low, high } => conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM orders \
+                 WHERE {column} >= ?1 AND {column} < ?2 LIMIT ?3)"
+            ))?
+            .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
+                r.get(0)
+            })?,
+        Probe::ConsumerContains { pattern } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM orders_consumer_search \
+                 WHERE consumer_id LIKE ?1 LIMIT ?2)",
+            )?
+            .query_row(rusqlite::params![pattern, BROAD_PREFIX_MATCHES], |r| {
+                r.get(0)
+            })?,
+    };
+    Ok(n >= BROAD_PREFIX_MATCHES)
+}
+
+fn check_filter(name: &str, value: &Option<String>) -> Result<()> {
+    if let Some(v) = value {
+        if v.is_empty() {
+            return Err(JournalError::InvalidQuery(format!(
+                "the {name} filter is empty; leave it unset to show all"
+            )));
+        }
+        if v.chars().count() > MAX_FILTER_CHARS {
+            return Err(JournalError::InvalidQuery(format!(
+                "the {name} filter is longer than {MAX_FILTER_CHARS} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The SQL of one list page and its parameters.
+pub(crate) struct ListSql {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Value>,
+}
+
+/// Builds the SQL of one page of at most `limit` orders. `broad` answers, for a searched
+/// prefix or text, whether it matches many orders ([`is_broad`]).
+pub(crate) fn build_list_sql(
+    q: &OrderQuery,
+    limit: u32,
+    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
+) -> Result<ListSql> {
+    if q.page_size == 0 {
+        return Err(JournalError::InvalidQuery(
+            "the page size must be at least 1".to_owned(),
+        ));
+    }
+    if q.page_size > MAX_PAGE_SIZE {
+        return Err(JournalError::InvalidQuery(format!(
+            "the page size must be at most {MAX_PAGE_SIZE}"
+        )));
+    }
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from >= to
+    {
+        return Err(JournalError::InvalidQuery(
+            "the start of the period must be before its end".to_owned(),
+        ));
+    }
+    check_filter("station", &q.station_id)?;
+    check_filter("operator", &q.operator)?;
+    check_filter("product", &q.product_id)?;
+    check_filter("issuance type", &q.issuance_type)?;
+    let search = match &q.search {
+        Some(s) => SearchPlan::new(s)?,
+        None => None,
+    };
+
+    let mut base: Vec<String> = Vec::new();
+    let mut base_params: Vec<Value> = Vec::new();
+    if let Some(from) = q.from {
+        base.push("created_at >= ?".to_owned());
+        base_params.push(Value::Integer(from.as_millis()));
+    }
+    if let Some(to) = q.to {
+        base.push("created_at < ?".to_owned());
+        base_params.push(Value::Integer(to.as_millis()));
+    }
+    for (col, v) in [
+        ("station_id", &q.station_id),
+        ("operator", &q.operator),
+        ("product_id", &q.product_id),
+        ("issuance_type", &q.issuance_type),
+    ] {
+        if let Some(v) = v {
+            base.push(format!("{col} = ?"));
+            base_params.push(Value::Text(v.clone()));
+        }
+    }
+    if let Some(c) = q.after {
+        base.push("(created_at, id) < (?, ?)".to_owned());
+        base_params.push(Value::Integer(c.created_at));
+        base_params.push(Value::Integer(c.id));
+    }
+    let mut states: Vec<OrderState> = q.states.clone();
+    states.sort();
+    states.dedup();
+    let limit = i64::from(limit);
+
+    if let Some(search) = &search {
+        return search_sql(search, &base, &base_params, &states, limit, broad);
+    }
+    let mut parts: Vec<(String, Vec<Value>)> = Vec::new();
+    if states.is_empty() {
+        let cond = if base.is_empty() {
+            "1".to_owned()
+        } else {
+            base.join(" AND ")
+        };
+        let mut params = base_params;
+        params.push(Value::Integer(limit));
+        return Ok(ListSql {
+            sql: format!("SELECT {COLS} FROM orders WHERE {cond} {ORDER_DESC} LIMIT ?"),
+            params,
+        });
+    }
+    // One ordered index walk per state, merged: never sorts all orders of a common state.
+    for st in &states {
+        let mut conds = vec![format!("state = '{}'", st.as_str())];
+        conds.extend(base.iter().cloned());
+        parts.push((conds.join(" AND "), base_params.clone()));
+    }
+    let mut params = Vec::new();
+    let subs: Vec<String> = parts
+        .into_iter()
+        .map(|(cond, p)| {
+            params.extend(p);
+            params.push(Value::Integer(limit));
+            format!("SELECT * FROM (SELECT {COLS} FROM orders WHERE {cond} {ORDER_DESC} LIMIT ?)")
+        })
+        .collect();
+    params.push(Value::Integer(limit));
+    Ok(ListSql {
+        sql: format!("{} {ORDER_DESC} LIMIT ?", subs.join(" UNION ALL ")),
+        params,
+    })
+}
+
+/// A search: per column the newest `(created_at, id)` matches from an index, merged, and only
+/// the page's rows read from the table.
+fn search_sql(
+    search: &SearchPlan,
+    base: &[String],
+    base_params: &[Value],
+    states: &[OrderState],
+    limit: i64,
+    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
+) -> Result<ListSql> {
+    let state_cond = (!states.is_empty()).then(|| {
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("state IN ({list})")
+    });
+    let mut subs = Vec::new();
+    let mut params = Vec::new();
+    for cond in search.conditions() {
+        let walk_time_index = match &cond.probe {
+            Some(probe) => broad(probe)?,
+            None => false,
+        };
+        let (sql, cond_params) = match cond.broad {
+            Some(broad_cond) if walk_time_index => broad_cond,
+            _ => (cond.sql, cond.params),
+        };
+        let mut conds = vec![sql];
+        conds.extend(base.iter().cloned());
+        conds.extend(state_cond.iter().cloned());
+        let hint = if walk_time_index {
+            " INDEXED BY orders_created"
+        } else {
+            ""
+        };
+        subs.push(format!(
+            "SELECT * FROM (SELECT created_at, id FROM orders{hint} WHERE {} {ORDER_DESC} LIMIT ?)",
+            conds.join(" AND ")
+        ));
+        params.extend(cond_params);
+        params.extend(base_params.iter().cloned());
+        params.push(Value::Integer(limit));
+    }
+    if subs.is_empty() {
+        // Nothing can match (e.g. exact search of 2 digits: no id and no last 4 is that).
+        subs.push("SELECT created_at, id FROM orders WHERE 0".to_owned());
+    }
+    params.push(Value::Integer(limit));
+    Ok(ListSql {
+        sql: format!(
+            "SELECT {COLS} FROM orders WHERE id IN (SELECT id FROM ({}) {ORDER_DESC} LIMIT ?) \
+             {ORDER_DESC}",
+            subs.join(" UNION ")
+        ),
+        params,
+    })
+}
