@@ -18,21 +18,24 @@
 //!
 //! ```no_run
 //! use branch_ledger::{ClientIdentity, ConnectOptions, Event, Ledger, OrderQuery};
+//! use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId};
 //! use order_journal::{NewOrder, OrderState, PanLast4, Timestamp};
 //! use zeroize::Zeroizing;
 //! # async fn demo(ca: String, cert: String, key: Zeroizing<String>) -> Result<(), Box<dyn std::error::Error>> {
 //! let options = ConnectOptions::new("ledger.bank.example", 5432, "ledger", "desk_B0042-D1", ca,
 //!     ClientIdentity::new(cert, key));
 //! let ledger = Ledger::connect(&options).await?;
+//! let card_id = CardId::parse("card-1")?;
 //! let order = NewOrder {
-//!     operator: "jane".into(), consumer_id: "C-42".into(), product_id: "VISA_CLASSIC".into(),
-//!     station_id: "STATION-1".into(), issuance_type: "CREATION".into(),
-//!     pan_last4: PanLast4::new("5556")?, card_id: "card-1".into(),
-//!     issuer_request_id: "req-1".into(), correlation_id: "corr-1".into(),
+//!     operator: "jane".into(), consumer_id: ConsumerId::parse("C-42")?,
+//!     product_id: "VISA_CLASSIC".into(), station_id: "STATION-1".into(),
+//!     issuance_type: "CREATION".into(), pan_last4: PanLast4::new("5556")?,
+//!     card_id: card_id.clone(), issuer_request_id: IssuerRequestId::parse("req-1")?,
+//!     correlation_id: CorrelationId::parse("corr-1")?,
 //! };
 //! let acked = ledger.append(&[
 //!     Event::intent(1, Timestamp::now(), &order),
-//!     Event::transition(2, Timestamp::now(), "card-1", "jane", OrderState::Sending),
+//!     Event::transition(2, Timestamp::now(), &card_id, "jane", OrderState::Sending),
 //! ]).await?;
 //! assert_eq!(acked, 2);
 //! let page = ledger.list(&OrderQuery::default()).await?;
