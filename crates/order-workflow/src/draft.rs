@@ -26,6 +26,19 @@ pub struct OrderDraft {
     pub card: CardDraft,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    pub services: ServicesDraft,
+}
+
+/// The `services` options as chosen (issuance type and priority are the form's own fields).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServicesDraft {
+    pub delivery: Option<String>,
+    pub packaging: Option<String>,
+    pub card_carrier: Option<String>,
+    pub pin_mailer: bool,
+    pub alpha_card: bool,
 }
 
 /// The card data fields of the form.
@@ -183,6 +196,59 @@ impl OrderDraft {
         if self.consumer_id.trim().is_empty() {
             problems.push(FieldProblem::new("consumerId", "required"));
         }
+        let options = &catalog.options;
+        let chosen = |field: &str, value: &Option<String>, offered: &[String]| {
+            let value = non_empty(value);
+            match &value {
+                Some(v) if !offered.contains(v) => Err(FieldProblem::new(field, "not_offered")),
+                _ => Ok(value),
+            }
+        };
+        let mut take = |result: Result<Option<String>, FieldProblem>| {
+            result.unwrap_or_else(|problem| {
+                problems.push(problem);
+                None
+            })
+        };
+        let delivery = take(chosen(
+            "services.delivery",
+            &self.services.delivery,
+            &options.delivery,
+        ));
+        let packaging = take(chosen(
+            "services.packaging",
+            &self.services.packaging,
+            &options.packaging,
+        ));
+        let card_carrier = take(chosen(
+            "services.cardCarrier",
+            &self.services.card_carrier,
+            &options.card_carrier,
+        ));
+        if self.services.pin_mailer && !options.pin_mailer {
+            problems.push(FieldProblem::new("services.pinMailer", "not_offered"));
+        }
+        if self.services.alpha_card && !options.alpha_card {
+            problems.push(FieldProblem::new("services.alphaCard", "not_offered"));
+        }
+        for (field, images, offered) in [
+            (
+                "cardDesign.images",
+                &self.design.images,
+                &options.design_images,
+            ),
+            (
+                "cardCarrierConfig.images",
+                &self.carrier.images,
+                &options.carrier_images,
+            ),
+        ] {
+            for (i, image) in images.iter().enumerate() {
+                if !offered.contains(image) {
+                    problems.push(FieldProblem::new(format!("{field}[{i}]"), "not_offered"));
+                }
+            }
+        }
 
         let design = CardDesign {
             images: self.design.images.clone(),
@@ -217,7 +283,11 @@ impl OrderDraft {
             services: Services {
                 issuance: self.issuance_type.clone(),
                 priority,
-                ..Services::default()
+                delivery,
+                packaging,
+                card_carrier,
+                pin_mailer: self.services.pin_mailer.then_some(true),
+                alpha_card: self.services.alpha_card.then_some(true),
             },
             payment_application: product
                 .as_ref()

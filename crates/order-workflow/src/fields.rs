@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::desk::OrderDesk;
-use crate::draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
+use crate::draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft, ServicesDraft};
 
 /// The order form without its card data. A draft that carries card data is refused when it
 /// is read (`deny_unknown_fields`): this check can never receive a card number.
@@ -21,6 +21,7 @@ pub struct OrderFields {
     pub perso_station: String,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    pub services: ServicesDraft,
 }
 
 impl OrderFields {
@@ -34,6 +35,7 @@ impl OrderFields {
             card: CardDraft::default(),
             design: self.design,
             carrier: self.carrier,
+            services: self.services,
         }
     }
 }

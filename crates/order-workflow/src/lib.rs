@@ -22,9 +22,9 @@ pub mod training;
 mod views;
 
 pub use branch::{DeskSync, STALE_AFTER_MS};
-pub use catalog::{Artwork, Catalog, Product, Station};
+pub use catalog::{Artwork, Catalog, OrderOptions, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
-pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
+pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft, ServicesDraft};
 pub use error::WorkflowError;
 pub use fields::OrderFields;
 pub use ledger_sync::{LedgerLink, LedgerState, LedgerStatus};

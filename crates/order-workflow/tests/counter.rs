@@ -303,3 +303,124 @@ async fn the_csv_export_starts_with_a_utf8_byte_order_mark() {
     );
     assert!(!text.contains(PAN));
 }
+
+#[tokio::test]
+async fn every_order_option_reaches_d1_and_the_review() {
+    let f = fixture().await;
+    let options = f.desk.form_options().order_options;
+    assert!(
+        options.pin_mailer && options.alpha_card,
+        "training offers them"
+    );
+    let mut d = draft("CUST-OPTIONS");
+    d.services.delivery = Some("BRANCH_PICKUP".into());
+    d.services.packaging = Some("GIFT_SLEEVE".into());
+    d.services.card_carrier = Some("WELCOME_LETTER".into());
+    d.services.pin_mailer = true;
+    d.services.alpha_card = true;
+    d.design.images = vec!["LOGO_CLUB".into(), "LOGO_UNIVERSITY".into()];
+    d.design.card_image = Some("aam/0042.png".into());
+    d.carrier.images = vec!["WELCOME_BANNER".into()];
+    d.carrier.multi_card_id = Some("FAMILY-7".into());
+    d.carrier.multi_card_order = Some("2".into());
+    let review = f.desk.review(&d).unwrap();
+    assert_eq!(review.delivery.as_deref(), Some("BRANCH_PICKUP"));
+    assert_eq!(review.packaging.as_deref(), Some("GIFT_SLEEVE"));
+    assert_eq!(review.card_carrier.as_deref(), Some("WELCOME_LETTER"));
+    assert!(review.pin_mailer && review.alpha_card);
+    assert_eq!(review.design_images, ["LOGO_CLUB", "LOGO_UNIVERSITY"]);
+    assert_eq!(review.card_image.as_deref(), Some("aam/0042.png"));
+    assert_eq!(review.carrier_images, ["WELCOME_BANNER"]);
+    assert_eq!(review.multi_card_id.as_deref(), Some("FAMILY-7"));
+    assert_eq!(review.multi_card_order.as_deref(), Some("2"));
+
+    submit(&f, d).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    let at = |pointer: &str| sent.pointer(pointer).cloned().unwrap_or_default();
+    assert_eq!(at("/services/delivery"), "BRANCH_PICKUP");
+    assert_eq!(at("/services/packaging"), "GIFT_SLEEVE");
+    assert_eq!(at("/services/cardCarrier"), "WELCOME_LETTER");
+    assert_eq!(at("/services/pinMailer"), true);
+    assert_eq!(at("/services/alphaCard"), true);
+    assert_eq!(
+        at("/cardDesign/images"),
+        serde_json::json!(["LOGO_CLUB", "LOGO_UNIVERSITY"])
+    );
+    assert_eq!(at("/cardDesign/cardImage"), "aam/0042.png");
+    assert_eq!(
+        at("/cardCarrierConfig/images"),
+        serde_json::json!(["WELCOME_BANNER"])
+    );
+    assert_eq!(at("/cardCarrierConfig/multiCardId"), "FAMILY-7");
+    assert_eq!(at("/cardCarrierConfig/multiCardOrder"), "2");
+
+    // Nothing chosen: nothing sent, D1 applies its defaults.
+    submit(&f, draft("CUST-PLAIN")).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    let services = sent["services"].as_object().unwrap();
+    assert_eq!(
+        services.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["issuance", "priority"]
+    );
+    assert!(sent["cardDesign"].get("images").is_none());
+}
+
+#[tokio::test]
+async fn an_order_option_that_is_not_offered_is_refused_by_field() {
+    let f = fixture().await;
+    let fields_of = |problems: Vec<order_workflow::FieldProblem>| -> Vec<(String, String)> {
+        problems.into_iter().map(|p| (p.field, p.code)).collect()
+    };
+    let mut d = draft("CUST-NOPE");
+    d.services.delivery = Some("DRONE".into());
+    d.services.packaging = Some("WOODEN_BOX".into());
+    d.services.card_carrier = Some("".into());
+    d.design.images = vec!["LOGO_CLUB".into(), "UNKNOWN_LOGO".into()];
+    d.carrier.images = vec!["NOT_A_CARRIER_IMAGE".into()];
+    let problems = fields_of(f.desk.problems(&d));
+    for (field, code) in [
+        ("services.delivery", "not_offered"),
+        ("services.packaging", "not_offered"),
+        ("cardDesign.images[1]", "not_offered"),
+        ("cardCarrierConfig.images[0]", "not_offered"),
+    ] {
+        assert!(
+            problems.contains(&(field.to_owned(), code.to_owned())),
+            "{field}: {problems:?}"
+        );
+    }
+    assert!(
+        !problems
+            .iter()
+            .any(|(f, _)| f == "services.cardCarrier" || f == "cardDesign.images[0]"),
+        "an empty choice is no choice; an offered image is fine: {problems:?}"
+    );
+    // The vendor's rules still hold for what the teller types.
+    let mut d = draft("CUST-NOPE");
+    d.carrier.multi_card_order = Some("100".into());
+    d.design.card_image = Some("has space".into());
+    let problems = fields_of(f.desk.problems(&d));
+    assert!(
+        problems
+            .iter()
+            .any(|(f, _)| f == "cardCarrierConfig.multiCardOrder"),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|(f, _)| f == "cardDesign.cardImage"),
+        "{problems:?}"
+    );
+    // A desk whose configuration offers nothing refuses the PIN mailer and a sample card in
+    // production.
+    let mut config = desk_config::Config::training_defaults();
+    config.environment = desk_config::Environment::Production;
+    config.services.pin_mailer = false;
+    let catalog = order_workflow::setup::catalog(&config);
+    assert!(!catalog.options.alpha_card && !catalog.options.pin_mailer);
+    let mut d = draft("CUST-NOPE");
+    d.services.pin_mailer = true;
+    d.services.alpha_card = true;
+    let problems = fields_of(d.problems(&catalog));
+    assert!(problems.contains(&("services.pinMailer".into(), "not_offered".into())));
+    assert!(problems.contains(&("services.alphaCard".into(), "not_offered".into())));
+}

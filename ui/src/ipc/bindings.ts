@@ -305,6 +305,7 @@ export type FormOptions_Deserialize = {
 	products: ProductOption_Deserialize[],
 	stations: Station[],
 	priorities: string[],
+	orderOptions: OrderOptions,
 };
 
 /**  Everything the order form offers. */
@@ -312,6 +313,7 @@ export type FormOptions_Serialize = {
 	products: ProductOption_Serialize[],
 	stations: Station[],
 	priorities: string[],
+	orderOptions: OrderOptions,
 };
 
 /**  An order the previous run left unfinished, as the window lists it after a restart. */
@@ -493,6 +495,7 @@ export type OrderDraft_Deserialize = {
 	card?: CardDraft_Deserialize,
 	design?: DesignDraft_Deserialize,
 	carrier?: CarrierDraft_Deserialize,
+	services?: ServicesDraft_Deserialize,
 };
 
 /**
@@ -508,6 +511,7 @@ export type OrderDraft_Serialize = {
 	card: CardDraft_Serialize,
 	design: DesignDraft_Serialize,
 	carrier: CarrierDraft_Serialize,
+	services: ServicesDraft_Serialize,
 };
 
 /**
@@ -528,6 +532,7 @@ export type OrderFields_Deserialize = {
 	persoStation?: string,
 	design?: DesignDraft_Deserialize,
 	carrier?: CarrierDraft_Deserialize,
+	services?: ServicesDraft_Deserialize,
 };
 
 /**
@@ -542,6 +547,7 @@ export type OrderFields_Serialize = {
 	persoStation: string,
 	design: DesignDraft_Serialize,
 	carrier: CarrierDraft_Serialize,
+	services: ServicesDraft_Serialize,
 };
 
 /**
@@ -590,6 +596,27 @@ export type OrderFilter_Serialize = {
 	pageSize: number | null,
 	/**  `next` of the previous page. */
 	after: string | null,
+};
+
+/**
+ *  The identifiers D1 set up at onboarding that the teller may add to an order, beyond the
+ *  product and station. Empty lists (and `false`) are not offered: D1 applies its defaults.
+ */
+export type OrderOptions = {
+	/**  `services.delivery`. */
+	delivery: string[],
+	/**  `services.packaging`. */
+	packaging: string[],
+	/**  `services.cardCarrier`. */
+	cardCarrier: string[],
+	/**  Whether `services.pinMailer` (the PIN by post) may be asked for. */
+	pinMailer: boolean,
+	/**  Whether a sample card (`services.alphaCard`) may be asked for: never in production. */
+	alphaCard: boolean,
+	/**  `cardDesign.images`. */
+	designImages: string[],
+	/**  `cardCarrierConfig.images`. */
+	carrierImages: string[],
 };
 
 /**  One page of orders, newest first. */
@@ -651,6 +678,18 @@ export type OrderReview_Deserialize = {
 	carrierLanguage?: string | null,
 	/**  The custom lines printed on the carrier, in order. */
 	carrierLines: string[],
+	/**  Extra images on the card and on the carrier, and the customer's own card image. */
+	designImages: string[],
+	cardImage?: string | null,
+	carrierImages: string[],
+	/**  The carrier group this card shares with other cards, and its place in it. */
+	multiCardId?: string | null,
+	multiCardOrder?: string | null,
+	delivery?: string | null,
+	packaging?: string | null,
+	cardCarrier?: string | null,
+	pinMailer: boolean,
+	alphaCard: boolean,
 };
 
 /**
@@ -684,6 +723,18 @@ export type OrderReview_Serialize = {
 	carrierLanguage: string | null,
 	/**  The custom lines printed on the carrier, in order. */
 	carrierLines: string[],
+	/**  Extra images on the card and on the carrier, and the customer's own card image. */
+	designImages: string[],
+	cardImage: string | null,
+	carrierImages: string[],
+	/**  The carrier group this card shares with other cards, and its place in it. */
+	multiCardId: string | null,
+	multiCardOrder: string | null,
+	delivery: string | null,
+	packaging: string | null,
+	cardCarrier: string | null,
+	pinMailer: boolean,
+	alphaCard: boolean,
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -940,6 +991,27 @@ export type RefreshResult_Serialize = {
 	order: OrderRow_Serialize | null,
 	/**  Why D1 could not be asked, in plain words; the order keeps its last known status. */
 	error: string | null,
+};
+
+/**  The `services` options as chosen (issuance type and priority are the form's own fields). */
+export type ServicesDraft = ServicesDraft_Serialize | ServicesDraft_Deserialize;
+
+/**  The `services` options as chosen (issuance type and priority are the form's own fields). */
+export type ServicesDraft_Deserialize = {
+	delivery?: string | null,
+	packaging?: string | null,
+	cardCarrier?: string | null,
+	pinMailer?: boolean,
+	alphaCard?: boolean,
+};
+
+/**  The `services` options as chosen (issuance type and priority are the form's own fields). */
+export type ServicesDraft_Serialize = {
+	delivery: string | null,
+	packaging: string | null,
+	cardCarrier: string | null,
+	pinMailer: boolean,
+	alphaCard: boolean,
 };
 
 /**  A personalization station of this branch (`persoStation`). */
