@@ -151,11 +151,13 @@ mod tests {
                 field: "cardData.pan".into(),
                 code: "invalid_luhn".into(),
                 limit: None,
+                character: None,
             },
             FieldProblem {
                 field: "cardData.name".into(),
                 code: "too_long".into(),
                 limit: Some(26),
+                character: None,
             },
         ];
         let json = serde_json::to_value(IpcError::from(WorkflowError::Invalid(fields))).unwrap();

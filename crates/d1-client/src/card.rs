@@ -422,6 +422,11 @@ fn check_pan(pan: &str, rules: &ProductRules) -> Option<FieldErrorCode> {
     None
 }
 
+/// What a printed name may hold: what a card's track 1 can carry.
+pub(crate) fn name_char_allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '\'' | '-' | '/')
+}
+
 fn check_name(name: &str, max: usize, required: bool) -> Option<FieldErrorCode> {
     if name.is_empty() {
         return required.then_some(FieldErrorCode::Required);
@@ -429,8 +434,7 @@ fn check_name(name: &str, max: usize, required: bool) -> Option<FieldErrorCode> 
     if name.chars().count() > max {
         return Some(FieldErrorCode::TooLong);
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '\'' | '-' | '/');
-    if !name.chars().all(allowed) || !name.chars().any(|c| c.is_ascii_alphabetic()) {
+    if !name.chars().all(name_char_allowed) || !name.chars().any(|c| c.is_ascii_alphabetic()) {
         return Some(FieldErrorCode::Pattern);
     }
     None

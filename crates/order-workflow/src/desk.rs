@@ -181,6 +181,7 @@ impl OrderDesk {
     /// The masked summary to confirm, or every problem with the draft.
     pub fn review(&self, draft: &OrderDraft) -> Result<OrderReview, WorkflowError> {
         let catalog = &self.inner.catalog;
+        let draft = &draft.normalized();
         let checked = draft.check(catalog).map_err(WorkflowError::Invalid)?;
         let product = catalog.product(&checked.product_id);
         let artwork_name = checked

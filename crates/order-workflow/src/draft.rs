@@ -8,6 +8,7 @@ use d1_client::{
     CardCarrierConfig, CardDataInput, CardDesign, CardRequestInstant, FieldError, Services,
 };
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::catalog::{Catalog, Product};
@@ -101,6 +102,8 @@ pub struct FieldProblem {
     pub code: String,
     /// The length or count limit that was crossed, when there is one.
     pub limit: Option<u32>,
+    /// For `pattern`: the first character the field's rule does not allow, to name it.
+    pub character: Option<String>,
 }
 
 impl FieldProblem {
@@ -109,6 +112,7 @@ impl FieldProblem {
             field: field.into(),
             code: code.to_owned(),
             limit: None,
+            character: None,
         }
     }
 
@@ -129,6 +133,7 @@ impl FieldProblem {
             field: error.path.clone(),
             code: code.to_owned(),
             limit,
+            character: None,
         }
     }
 }
@@ -328,8 +333,52 @@ impl OrderDraft {
         }
     }
 
-    /// Runs every check: the catalog's, the vendor schema's and the card rules'.
+    /// The same draft with every text in Unicode NFC: text typed or pasted decomposed (NFD, as
+    /// macOS and some keyboards produce) is checked and sent as the composed text it looks like.
+    pub(crate) fn normalized(&self) -> OrderDraft {
+        let nfc = |s: &str| -> String { s.nfc().collect() };
+        let nfc_opt = |s: &Option<String>| s.as_deref().map(nfc);
+        let nfc_all = |v: &[String]| v.iter().map(|s| nfc(s)).collect::<Vec<_>>();
+        let card = CardDraft {
+            pan: self.card.pan.clone(),
+            exp: self.card.exp.clone(),
+            name: nfc(&self.card.name),
+            second_name: nfc_opt(&self.card.second_name),
+            cvv2: self.card.cvv2.clone(),
+            pan_sequence_number: self.card.pan_sequence_number.clone(),
+        };
+        OrderDraft {
+            consumer_id: nfc(&self.consumer_id),
+            card_product_id: self.card_product_id.clone(),
+            issuance_type: self.issuance_type.clone(),
+            priority: self.priority.clone(),
+            perso_station: self.perso_station.clone(),
+            card,
+            design: DesignDraft {
+                artwork_id: self.design.artwork_id.clone(),
+                custom_lines: nfc_all(&self.design.custom_lines),
+                member_id: nfc_opt(&self.design.member_id),
+                images: self.design.images.clone(),
+                card_image: nfc_opt(&self.design.card_image),
+            },
+            carrier: CarrierDraft {
+                language: self.carrier.language.clone(),
+                custom_lines: nfc_all(&self.carrier.custom_lines),
+                images: self.carrier.images.clone(),
+                multi_card_id: nfc_opt(&self.carrier.multi_card_id),
+                multi_card_order: self.carrier.multi_card_order.clone(),
+            },
+            services: self.services.clone(),
+        }
+    }
+
+    /// Runs every check: the catalog's, the vendor schema's and the card rules'. Works on the
+    /// NFC form of the draft ([`Self::normalized`]).
     pub(crate) fn check(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldProblem>> {
+        self.normalized().check_normalized(catalog)
+    }
+
+    fn check_normalized(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldProblem>> {
         let (request, product, mut problems) = self.to_request(catalog);
         let schema_errors = d1_client::validate_request(&request);
         let schema_problems: Vec<FieldProblem> = schema_errors
@@ -356,6 +405,7 @@ impl OrderDraft {
                 None
             }
         };
+        self.name_disallowed_characters(&request, &mut problems);
         match (card, product) {
             (Some(card), Some(product)) if problems.is_empty() => Ok(CheckedDraft {
                 request,
@@ -363,6 +413,30 @@ impl OrderDraft {
                 product_id: product.id,
             }),
             _ => Err(problems),
+        }
+    }
+
+    /// Names the first character a `pattern` problem is about.
+    fn name_disallowed_characters(
+        &self,
+        request: &CardRequestInstant,
+        problems: &mut [FieldProblem],
+    ) {
+        let request = serde_json::to_value(request).unwrap_or_default();
+        for problem in problems.iter_mut().filter(|p| p.code == "pattern") {
+            let value = match problem.field.as_str() {
+                "cardData.name" => Some(self.card.name.as_str()),
+                "cardData.secondName" => self.card.second_name.as_deref(),
+                path => {
+                    let pointer = format!("/{}", path.replace(['.', '['], "/").replace(']', ""));
+                    request
+                        .pointer(&pointer)
+                        .and_then(serde_json::Value::as_str)
+                }
+            };
+            problem.character = value
+                .and_then(|v| d1_client::disallowed_character(&problem.field, v))
+                .map(String::from);
         }
     }
 }

@@ -424,3 +424,46 @@ async fn an_order_option_that_is_not_offered_is_refused_by_field() {
     assert!(problems.contains(&("services.pinMailer".into(), "not_offered".into())));
     assert!(problems.contains(&("services.alphaCard".into(), "not_offered".into())));
 }
+
+#[tokio::test]
+async fn text_typed_decomposed_is_checked_and_sent_composed_and_a_refusal_names_the_character() {
+    let f = fixture().await;
+    // "SAN JOSÉ" typed with a combining accent (NFD): accepted, and D1 gets the composed É.
+    let decomposed = "SAN JOSE\u{301}";
+    let mut d = draft("CUST-NFC");
+    d.design.custom_lines = vec![decomposed.into()];
+    d.carrier.custom_lines = vec![format!("Querida {decomposed}")];
+    assert!(f.desk.problems(&d).is_empty(), "{:?}", f.desk.problems(&d));
+    assert_eq!(f.desk.review(&d).unwrap().custom_lines, ["SAN JOSÉ"]);
+    submit(&f, d).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    assert_eq!(sent["cardDesign"]["customLines"][0], "SAN JOSÉ");
+    assert_eq!(
+        sent["cardCarrierConfig"]["customLines"][0],
+        "Querida SAN JOSÉ"
+    );
+
+    // A hyphen on a card line and an accent in the printed name: each refusal names it.
+    let mut d = draft("CUST-NFC");
+    d.design.custom_lines = vec!["OK".into(), "SAN-JOSE".into()];
+    d.card.name = "JOSE\u{301} PEN\u{303}A".into();
+    let problems = f.desk.problems(&d);
+    let named = |field: &str| {
+        problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| (p.code.clone(), p.character.clone()))
+    };
+    assert_eq!(
+        named("cardDesign.customLines[1]"),
+        Some(("pattern".into(), Some("-".into())))
+    );
+    assert_eq!(
+        named("cardData.name"),
+        Some(("pattern".into(), Some("É".into())))
+    );
+    // The transliteration the window offers is accepted.
+    d.card.name = "JOSE PENA".into();
+    d.design.custom_lines = vec!["SAN JOSE".into()];
+    assert!(f.desk.problems(&d).is_empty());
+}

@@ -284,6 +284,8 @@ export type FieldProblem_Deserialize = {
 	code: string,
 	/**  The length or count limit that was crossed, when there is one. */
 	limit?: number | null,
+	/**  For `pattern`: the first character the field's rule does not allow, to name it. */
+	character?: string | null,
 };
 
 /**
@@ -295,6 +297,8 @@ export type FieldProblem_Serialize = {
 	code: string,
 	/**  The length or count limit that was crossed, when there is one. */
 	limit: number | null,
+	/**  For `pattern`: the first character the field's rule does not allow, to name it. */
+	character: string | null,
 };
 
 /**  Everything the order form offers. */

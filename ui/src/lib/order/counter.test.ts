@@ -34,6 +34,34 @@ afterEach(() => {
   localStorage.clear();
 });
 
+describe("names and lines", () => {
+  it("offers the printable spelling of an accented name in one click, with a live count", async () => {
+    renderApp(fakeBackend());
+    const name = (await screen.findByLabelText("Name on card")) as HTMLInputElement;
+    await fireEvent.input(name, { target: { value: "JOSÉ PEÑA MÜLLER" } });
+    expect(screen.getByTestId("name-count").textContent).toBe("16 of 26 characters");
+    await fireEvent.click(screen.getByRole("button", { name: "Print as JOSE PENA MULLER" }));
+    expect(name.value).toBe("JOSE PENA MULLER");
+    expect(screen.queryByTestId("use-transliteration")).toBeNull();
+  });
+
+  it("names the refused character and the rule behind it", async () => {
+    renderApp(
+      fakeBackend({
+        problems: [
+          { field: "cardDesign.customLines[0]", code: "pattern", limit: null, character: "-" },
+          { field: "cardData.name", code: "pattern", limit: null, character: "É" },
+        ],
+      }),
+    );
+    await fill();
+    await fireEvent.click(screen.getByTestId("review-button"));
+    const lines = await screen.findByTestId("error-cardDesign.customLines");
+    expect(lines.textContent).toContain("Line 1: “-” is not allowed here: D1's rule for card and carrier lines");
+    expect(screen.getByTestId("error-cardData.name").textContent).toContain("“É” is not allowed here: the name on the card takes only A–Z");
+  });
+});
+
 describe("review", () => {
   it("shows everything that will be printed or sent, the card number masked", async () => {
     renderApp(fakeBackend());
