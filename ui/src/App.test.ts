@@ -64,8 +64,8 @@ describe("order form", () => {
   it("shows Rust's problems next to their fields, announces the count and sends nothing", async () => {
     const backend = fakeBackend({
       problems: [
-        { field: "cardData.pan", code: "invalid_luhn", limit: null },
-        { field: "cardDesign.customLines[1]", code: "too_long", limit: 256 },
+        { field: "cardData.pan", code: "invalid_luhn", limit: null, character: null },
+        { field: "cardDesign.customLines[1]", code: "too_long", limit: 256, character: null },
       ],
     });
     renderApp(backend);
@@ -79,7 +79,7 @@ describe("order form", () => {
   });
 
   it("holds a blur check's messages while a button is pressed, so the button does not move away", async () => {
-    renderApp(fakeBackend({ problems: [{ field: "consumerId", code: "required", limit: null }] }));
+    renderApp(fakeBackend({ problems: [{ field: "consumerId", code: "required", limit: null, character: null }] }));
     const consumer = await screen.findByLabelText("Consumer ID");
     await fireEvent.pointerDown(window);
     await fireEvent.blur(consumer);

@@ -239,6 +239,11 @@ fn non_empty(v: Option<&str>) -> Option<&str> {
 /// A problem's code, and the limit it crossed when there is one.
 type Problem = (FieldErrorCode, Option<usize>);
 
+/// What a printed name may hold: what a card's track 1 can carry.
+pub(crate) fn name_char_allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '\'' | '-' | '/')
+}
+
 fn check_name(name: &str, max: usize, required: bool) -> Option<Problem> {
     if name.is_empty() {
         return required.then_some((FieldErrorCode::Required, None));
@@ -246,8 +251,7 @@ fn check_name(name: &str, max: usize, required: bool) -> Option<Problem> {
     if name.chars().count() > max {
         return Some((FieldErrorCode::TooLong, Some(max)));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '\'' | '-' | '/');
-    if !name.chars().all(allowed) || !name.chars().any(|c| c.is_ascii_alphabetic()) {
+    if !name.chars().all(name_char_allowed) || !name.chars().any(|c| c.is_ascii_alphabetic()) {
         return Some((FieldErrorCode::Pattern, None));
     }
     None

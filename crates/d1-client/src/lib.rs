@@ -74,7 +74,7 @@ pub use order::PreparedOrder;
 /// key implements).
 pub use rustls;
 pub use tls::ClientIdentity;
-pub use validate::{FieldError, FieldErrorCode, patterns, validate_request};
+pub use validate::{FieldError, FieldErrorCode, disallowed_character, patterns, validate_request};
 
 /// Entry points for the benchmarks only; not part of the supported API.
 #[doc(hidden)]

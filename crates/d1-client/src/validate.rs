@@ -102,6 +102,44 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| Rules {
 const IMAGES_MAX_ITEMS: usize = 5;
 const CUSTOM_LINES_MAX_ITEMS: usize = 10;
 
+/// The first character of `value` that the rule of the field at `path` does not allow (a
+/// `pattern` error named for a person: "'-' is not allowed"). `None` when every character is
+/// allowed or the field has no character rule. List items are named with their index
+/// (`cardDesign.customLines[2]`).
+pub fn disallowed_character(path: &str, value: &str) -> Option<char> {
+    let field = match path.find('[') {
+        Some(i) => &path[..i],
+        None => path,
+    };
+    let r = &*RULES;
+    let rule = match field {
+        "cardData.name" | "cardData.secondName" => {
+            return value
+                .trim()
+                .chars()
+                .find(|c| !crate::card::name_char_allowed(*c));
+        }
+        "consumerId" | "cardDesign.artworkId" => &r.id64_upper_first,
+        "cardProductId" | "cardCarrierConfig.multiCardId" => &r.id48,
+        "services.issuance"
+        | "services.priority"
+        | "services.delivery"
+        | "services.packaging"
+        | "services.cardCarrier" => &r.id64,
+        "cardDesign.images" | "cardCarrierConfig.images" => &r.image,
+        "cardDesign.customLines" | "cardCarrierConfig.customLines" => &r.custom_line,
+        "cardDesign.cardImage" => &r.card_image,
+        "cardDesign.memberId" => &r.member_id,
+        "cardCarrierConfig.language" => &r.language,
+        "cardCarrierConfig.multiCardOrder" => &r.multi_card_order,
+        _ => return None,
+    };
+    let mut one = [0u8; 4];
+    value
+        .chars()
+        .find(|c| !rule.regex.is_match(c.encode_utf8(&mut one)))
+}
+
 struct Collector(Vec<FieldError>);
 
 impl Collector {
@@ -428,7 +466,7 @@ mod tests {
         let e = FieldError::new("cardDesign.customLines", FieldErrorCode::TooManyItems);
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"field":"cardDesign.customLines","code":"too_many_items","limit":null}"#
+            r#"{"field":"cardDesign.customLines","code":"too_many_items","limit":null,"character":null}"#
         );
         let mut request = base();
         request.card_design = Some(CardDesign {
@@ -437,5 +475,38 @@ mod tests {
         });
         assert_eq!(validate_request(&request), [e.with_limit(10)]);
         assert_eq!(FieldErrorCode::InvalidLuhn.as_str(), "invalid_luhn");
+    }
+
+    #[test]
+    fn the_disallowed_character_is_named_per_field() {
+        // D1's card-line class has no hyphen ("/-?" is a range from '/' to '?'), but letters
+        // with accents are fine; the printed name is the other way round.
+        assert_eq!(
+            disallowed_character("cardDesign.customLines[2]", "SAN-JOSÉ"),
+            Some('-')
+        );
+        assert_eq!(
+            disallowed_character("cardDesign.customLines[0]", "SAN JOSÉ 3/4"),
+            None
+        );
+        assert_eq!(
+            disallowed_character("cardData.name", "JOSÉ PEÑA"),
+            Some('É')
+        );
+        assert_eq!(
+            disallowed_character("cardData.name", "ANNE-MARIE O'NEIL"),
+            None
+        );
+        assert_eq!(
+            disallowed_character("cardData.secondName", "ACME™"),
+            Some('™')
+        );
+        assert_eq!(disallowed_character("consumerId", "CUST 1"), Some(' '));
+        assert_eq!(
+            disallowed_character("cardCarrierConfig.multiCardOrder", "1a"),
+            Some('a')
+        );
+        assert_eq!(disallowed_character("persoStation", "any thing"), None);
+        assert_eq!(disallowed_character("cardDesign.memberId", ""), None);
     }
 }

@@ -153,6 +153,11 @@ impl SandboxControl {
     pub fn orders_accepted(&self) -> usize {
         self.shared.orders_accepted.load(Ordering::Relaxed)
     }
+
+    /// The request body of the last accepted order, without its `encryptedData`.
+    pub fn last_accepted_request(&self) -> Option<serde_json::Value> {
+        lock(&self.shared.last_accepted_request).clone()
+    }
 }
 
 #[derive(Deserialize)]
@@ -361,6 +366,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
                     "ordersAccepted": c.orders_accepted(),
                     "ordersReceived": c.orders_received(),
                 }))
+            }),
+        )
+        .route(
+            "/_sandbox/orders/last-accepted",
+            get(|State(s): State<Arc<Shared>>| async move {
+                Json(control(&s).last_accepted_request())
             }),
         )
 }

@@ -251,6 +251,11 @@ fn accept(
     let operation_id = op.operation_id.clone();
     operations.insert(issuer_id, op);
     s.orders_accepted.fetch_add(1, Ordering::Relaxed);
+    let mut request = body;
+    if let Some(fields) = request.as_object_mut() {
+        fields.remove("encryptedData");
+    }
+    *lock(&s.last_accepted_request) = Some(request);
     tracing::info!(issuer_id, card_id, operation_id = %operation_id, "order accepted");
     Ok(operation_id)
 }

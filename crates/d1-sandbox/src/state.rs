@@ -75,6 +75,9 @@ pub(crate) struct Shared {
     pub orders_accepted: AtomicUsize,
     /// Order POSTs that reached D1 (before any check).
     pub orders_received: AtomicUsize,
+    /// The body of the last order D1 accepted, without `encryptedData` (what a test checks
+    /// reached D1).
+    pub last_accepted_request: Mutex<Option<serde_json::Value>>,
 }
 
 impl Shared {
@@ -191,6 +194,7 @@ impl Shared {
             tokens_issued: AtomicUsize::new(0),
             orders_accepted: AtomicUsize::new(0),
             orders_received: AtomicUsize::new(0),
+            last_accepted_request: Mutex::new(None),
         })
     }
 

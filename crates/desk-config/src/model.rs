@@ -170,7 +170,16 @@ impl Config {
                     default: false,
                 },
             ],
-            services: Services::default(),
+            // Training offers every order option, so a teller can practise them all.
+            services: Services {
+                delivery: vec!["NO_SHIPMENT".into(), "BRANCH_PICKUP".into()],
+                packaging: vec!["NO_PACK".into(), "GIFT_SLEEVE".into()],
+                card_carrier: vec!["NO_CARRIER".into(), "WELCOME_LETTER".into()],
+                pin_mailer: true,
+                design_images: vec!["LOGO_CLUB".into(), "LOGO_UNIVERSITY".into()],
+                carrier_images: vec!["WELCOME_BANNER".into()],
+                ..Services::default()
+            },
             supervisors: Supervisors::default(),
             ui: UiConfig::default(),
             retry: RetryConfig::default(),
@@ -496,6 +505,13 @@ pub struct Services {
     pub packaging: Vec<String>,
     /// `services.cardCarrier` values (empty: not sent, D1 applies `NO_CARRIER`).
     pub card_carrier: Vec<String>,
+    /// Whether the form offers `services.pinMailer` (the PIN sent to the customer by post).
+    #[serde(deserialize_with = "lenient::bool")]
+    pub pin_mailer: bool,
+    /// `cardDesign.images` the teller may add to the card (at most 5 per order).
+    pub design_images: Vec<String>,
+    /// `cardCarrierConfig.images` the teller may add to the carrier (at most 5 per order).
+    pub carrier_images: Vec<String>,
 }
 
 impl Default for Services {
@@ -507,6 +523,9 @@ impl Default for Services {
             delivery: Vec::new(),
             packaging: Vec::new(),
             card_carrier: Vec::new(),
+            pin_mailer: false,
+            design_images: Vec::new(),
+            carrier_images: Vec::new(),
         }
     }
 }

@@ -463,6 +463,30 @@ fn check_ids(r: &mut Reporter<'_>, key: &str, ids: &[String]) {
     }
 }
 
+/// Image identifiers as D1's schema allows them (1–64 of `A-Z a-z 0-9 _ . - \\ / % ^ ? =`).
+fn check_images(r: &mut Reporter<'_>, key: &str, ids: &[String]) {
+    let mut seen = HashSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let ok = (1..=64).contains(&id.len())
+            && id.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'_' | b'.' | b'-' | b'\\' | b'/' | b'%' | b'^' | b'?' | b'='
+                    )
+            });
+        if !ok {
+            r.report(
+                &format!("{key}[{i}]"),
+                q(id),
+                "must be 1 to 64 characters among A-Z a-z 0-9 _ . - \\ / % ^ ? =",
+            );
+        } else if !seen.insert(id.as_str()) {
+            r.report(&format!("{key}[{i}]"), q(id), "listed twice");
+        }
+    }
+}
+
 fn check_services(r: &mut Reporter<'_>, s: &Services) {
     if s.issuance.is_empty() {
         r.report(
@@ -476,6 +500,8 @@ fn check_services(r: &mut Reporter<'_>, s: &Services) {
     check_ids(r, "services.delivery", &s.delivery);
     check_ids(r, "services.packaging", &s.packaging);
     check_ids(r, "services.card_carrier", &s.card_carrier);
+    check_images(r, "services.design_images", &s.design_images);
+    check_images(r, "services.carrier_images", &s.carrier_images);
     if let Some(default) = &s.default_priority
         && !s.priorities.contains(default)
     {

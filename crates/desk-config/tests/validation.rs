@@ -376,6 +376,44 @@ fn service_identifiers() {
 }
 
 #[test]
+fn order_option_images_and_the_pin_mailer() {
+    let c = ok(load_machine(&format!(
+        "[services]\npin_mailer = true\ndesign_images = [\"LOGO_1\", \"img/a%20b.png?v=2\", \"{}\"]\ncarrier_images = [\"W\"]\n",
+        "i".repeat(64)
+    ))
+    .1)
+    .config;
+    assert!(c.services.pin_mailer);
+    assert_eq!(c.services.design_images.len(), 3);
+    assert_eq!(c.services.carrier_images, ["W"]);
+    // Not offered unless configured; training offers them all, to practise.
+    let none = desk_config::Services::default();
+    assert!(!none.pin_mailer && none.design_images.is_empty() && none.carrier_images.is_empty());
+    let c = ok(load_machine("").1).config;
+    assert!(c.services.pin_mailer && !c.services.design_images.is_empty());
+    problem_at(
+        load_machine(&format!(
+            "[services]\ndesign_images = [\"{}\"]\n",
+            "i".repeat(65)
+        ))
+        .1,
+        "services.design_images[0]",
+    );
+    problem_at(
+        load_machine("[services]\ncarrier_images = [\"a b\"]\n").1,
+        "services.carrier_images[0]",
+    );
+    problem_at(
+        load_machine("[services]\ndesign_images = [\"A\", \"A\"]\n").1,
+        "services.design_images[1]",
+    );
+    problem_at(
+        load_machine("[services]\npin_mailer = \"perhaps\"\n").1,
+        "services.pin_mailer",
+    );
+}
+
+#[test]
 fn numeric_ranges_at_their_boundaries() {
     let cases: &[(&str, &str, &[u32], &[u32])] = &[
         ("ui", "idle_clear_seconds", &[15, 3600], &[14, 3601]),

@@ -78,6 +78,10 @@ pub struct FieldError {
     /// The limit behind `too_short`, `too_long` and `too_many_items`.
     #[serde(default)]
     pub limit: Option<u32>,
+    /// For `pattern`: the first character the field's rule does not allow, to name it (a
+    /// character of a name or a card line, never of card data's digits).
+    #[serde(default)]
+    pub character: Option<String>,
 }
 
 impl FieldError {
@@ -86,6 +90,7 @@ impl FieldError {
             path: path.into(),
             code,
             limit: None,
+            character: None,
         }
     }
 
@@ -129,9 +134,17 @@ mod tests {
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"field": "cardData.name", "code": "too_long", "limit": 26})
+            serde_json::json!({"field": "cardData.name", "code": "too_long", "limit": 26, "character": null})
         );
         assert_eq!(e.to_string(), "cardData.name: too_long (limit 26)");
+        let mut pattern = FieldError::new("cardDesign.customLines[1]", FieldErrorCode::Pattern);
+        pattern.character = Some("-".into());
+        assert_eq!(serde_json::to_value(&pattern).unwrap()["character"], "-");
+        assert_eq!(
+            pattern.to_string(),
+            "cardDesign.customLines[1]: pattern",
+            "the character is for the window's words, not the logs"
+        );
     }
 
     #[test]

@@ -41,6 +41,28 @@ pub struct Station {
     pub is_default: bool,
 }
 
+/// The identifiers D1 set up at onboarding that the teller may add to an order, beyond the
+/// product and station. Empty lists (and `false`) are not offered: D1 applies its defaults.
+#[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderOptions {
+    /// `services.delivery`.
+    pub delivery: Vec<String>,
+    /// `services.packaging`.
+    pub packaging: Vec<String>,
+    /// `services.cardCarrier`.
+    pub card_carrier: Vec<String>,
+    /// Whether `services.pinMailer` (the PIN by post) may be asked for.
+    pub pin_mailer: bool,
+    /// Whether a sample card (`services.alphaCard`) may be asked for: never in production.
+    pub alpha_card: bool,
+    /// `cardDesign.images`.
+    pub design_images: Vec<String>,
+    /// `cardCarrierConfig.images`.
+    pub carrier_images: Vec<String>,
+}
+
 /// Everything the order form offers.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -48,6 +70,7 @@ pub struct Catalog {
     pub stations: Vec<Station>,
     /// `services.priority` identifiers; the first is the default.
     pub priorities: Vec<String>,
+    pub options: OrderOptions,
 }
 
 impl Catalog {

@@ -182,6 +182,7 @@ impl OrderDesk {
     /// The masked summary to confirm, or every problem with the draft.
     pub fn review(&self, draft: &OrderDraft) -> Result<OrderReview, WorkflowError> {
         let catalog = &self.inner.catalog;
+        let draft = &draft.normalized();
         let checked = draft.check(catalog).map_err(WorkflowError::Invalid)?;
         let product = catalog.product(&checked.product_id);
         let artwork_name = checked
@@ -195,6 +196,7 @@ impl OrderDesk {
         // draft holds them (the card data itself stays inside `checked.card`).
         let design = checked.request.card_design.as_ref();
         let carrier = checked.request.card_carrier_config.as_ref();
+        let services = &checked.request.services;
         Ok(OrderReview {
             consumer_id: checked.request.consumer_id.clone().unwrap_or_default(),
             product_id: checked.product_id.clone(),
@@ -225,6 +227,16 @@ impl OrderDesk {
             member_id: design.and_then(|d| d.member_id.clone()),
             carrier_language: carrier.and_then(|c| c.language.clone()),
             carrier_lines: carrier.map(|c| c.custom_lines.clone()).unwrap_or_default(),
+            design_images: design.map(|d| d.images.clone()).unwrap_or_default(),
+            card_image: design.and_then(|d| d.card_image.clone()),
+            carrier_images: carrier.map(|c| c.images.clone()).unwrap_or_default(),
+            multi_card_id: carrier.and_then(|c| c.multi_card_id.clone()),
+            multi_card_order: carrier.and_then(|c| c.multi_card_order.clone()),
+            delivery: services.delivery.clone(),
+            packaging: services.packaging.clone(),
+            card_carrier: services.card_carrier.clone(),
+            pin_mailer: services.pin_mailer == Some(true),
+            alpha_card: services.alpha_card == Some(true),
         })
     }
 

@@ -5,6 +5,7 @@
 use d1_client::{CardCarrierConfig, CardDesign, CardRequestInstant, Services};
 use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
 use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::catalog::{Catalog, Product};
 
@@ -23,6 +24,19 @@ pub struct OrderDraft {
     pub card: CardDataInput,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    pub services: ServicesDraft,
+}
+
+/// The `services` options as chosen (issuance type and priority are the form's own fields).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServicesDraft {
+    pub delivery: Option<String>,
+    pub packaging: Option<String>,
+    pub card_carrier: Option<String>,
+    pub pin_mailer: bool,
+    pub alpha_card: bool,
 }
 
 /// `cardDesign` as typed.
@@ -49,7 +63,7 @@ pub struct CarrierDraft {
     pub multi_card_order: Option<String>,
 }
 
-fn problem(path: &str, code: FieldErrorCode) -> FieldError {
+fn problem(path: impl Into<String>, code: FieldErrorCode) -> FieldError {
     FieldError::new(path, code)
 }
 
@@ -116,6 +130,59 @@ impl OrderDraft {
         if self.consumer_id.trim().is_empty() {
             problems.push(problem("consumerId", FieldErrorCode::Required));
         }
+        let options = &catalog.options;
+        let chosen = |field: &str, value: &Option<String>, offered: &[String]| {
+            let value = non_empty(value);
+            match &value {
+                Some(v) if !offered.contains(v) => Err(problem(field, FieldErrorCode::NotOffered)),
+                _ => Ok(value),
+            }
+        };
+        let mut take = |result: Result<Option<String>, FieldError>| {
+            result.unwrap_or_else(|refused| {
+                problems.push(refused);
+                None
+            })
+        };
+        let delivery = take(chosen(
+            "services.delivery",
+            &self.services.delivery,
+            &options.delivery,
+        ));
+        let packaging = take(chosen(
+            "services.packaging",
+            &self.services.packaging,
+            &options.packaging,
+        ));
+        let card_carrier = take(chosen(
+            "services.cardCarrier",
+            &self.services.card_carrier,
+            &options.card_carrier,
+        ));
+        if self.services.pin_mailer && !options.pin_mailer {
+            problems.push(problem("services.pinMailer", FieldErrorCode::NotOffered));
+        }
+        if self.services.alpha_card && !options.alpha_card {
+            problems.push(problem("services.alphaCard", FieldErrorCode::NotOffered));
+        }
+        for (field, images, offered) in [
+            (
+                "cardDesign.images",
+                &self.design.images,
+                &options.design_images,
+            ),
+            (
+                "cardCarrierConfig.images",
+                &self.carrier.images,
+                &options.carrier_images,
+            ),
+        ] {
+            for (i, image) in images.iter().enumerate() {
+                if !offered.contains(image) {
+                    problems.push(problem(format!("{field}[{i}]"), FieldErrorCode::NotOffered));
+                }
+            }
+        }
 
         let design = CardDesign {
             images: self.design.images.clone(),
@@ -150,7 +217,11 @@ impl OrderDraft {
             services: Services {
                 issuance: self.issuance_type.clone(),
                 priority,
-                ..Services::default()
+                delivery,
+                packaging,
+                card_carrier,
+                pin_mailer: self.services.pin_mailer.then_some(true),
+                alpha_card: self.services.alpha_card.then_some(true),
             },
             payment_application: product
                 .as_ref()
@@ -185,8 +256,47 @@ impl OrderDraft {
         }
     }
 
-    /// Runs every check: the catalog's, the vendor schema's and the card rules'.
+    /// The same draft with every text in Unicode NFC: text typed or pasted decomposed (NFD, as
+    /// macOS and some keyboards produce) is checked and sent as the composed text it looks like.
+    pub(crate) fn normalized(&self) -> OrderDraft {
+        let nfc = |s: &str| -> String { s.nfc().collect() };
+        let nfc_opt = |s: &Option<String>| s.as_deref().map(nfc);
+        let nfc_all = |v: &[String]| v.iter().map(|s| nfc(s)).collect::<Vec<_>>();
+        let mut card = self.card.clone();
+        card.name = nfc(card.name.expose()).into();
+        card.second_name = card.second_name.as_ref().map(|n| nfc(n.expose()).into());
+        OrderDraft {
+            consumer_id: nfc(&self.consumer_id),
+            card_product_id: self.card_product_id.clone(),
+            issuance_type: self.issuance_type.clone(),
+            priority: self.priority.clone(),
+            perso_station: self.perso_station.clone(),
+            card,
+            design: DesignDraft {
+                artwork_id: self.design.artwork_id.clone(),
+                custom_lines: nfc_all(&self.design.custom_lines),
+                member_id: nfc_opt(&self.design.member_id),
+                images: self.design.images.clone(),
+                card_image: nfc_opt(&self.design.card_image),
+            },
+            carrier: CarrierDraft {
+                language: self.carrier.language.clone(),
+                custom_lines: nfc_all(&self.carrier.custom_lines),
+                images: self.carrier.images.clone(),
+                multi_card_id: nfc_opt(&self.carrier.multi_card_id),
+                multi_card_order: self.carrier.multi_card_order.clone(),
+            },
+            services: self.services.clone(),
+        }
+    }
+
+    /// Runs every check: the catalog's, the vendor schema's and the card rules'. Works on the
+    /// NFC form of the draft ([`Self::normalized`]).
     pub(crate) fn check(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldError>> {
+        self.normalized().check_normalized(catalog)
+    }
+
+    fn check_normalized(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldError>> {
         let (request, product, mut problems) = self.to_request(catalog);
         let schema_errors = d1_client::validate_request(&request);
         problems.extend(
@@ -213,6 +323,7 @@ impl OrderDraft {
                 None
             }
         };
+        self.name_disallowed_characters(&request, &mut problems);
         match (card, product) {
             (Some(card), Some(product)) if problems.is_empty() => Ok(CheckedDraft {
                 request,
@@ -220,6 +331,33 @@ impl OrderDraft {
                 product_id: product.id,
             }),
             _ => Err(problems),
+        }
+    }
+
+    /// Names the first character a `pattern` problem is about.
+    fn name_disallowed_characters(
+        &self,
+        request: &CardRequestInstant,
+        problems: &mut [FieldError],
+    ) {
+        let request = serde_json::to_value(request).unwrap_or_default();
+        for problem in problems
+            .iter_mut()
+            .filter(|p| p.code == FieldErrorCode::Pattern)
+        {
+            let value = match problem.path.as_str() {
+                "cardData.name" => Some(self.card.name.expose()),
+                "cardData.secondName" => self.card.second_name.as_ref().map(|n| n.expose()),
+                path => {
+                    let pointer = format!("/{}", path.replace(['.', '['], "/").replace(']', ""));
+                    request
+                        .pointer(&pointer)
+                        .and_then(serde_json::Value::as_str)
+                }
+            };
+            problem.character = value
+                .and_then(|v| d1_client::disallowed_character(&problem.path, v))
+                .map(String::from);
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::desk::OrderDesk;
 use desk_domain::{CardDataInput, FieldError};
 
-use crate::draft::{CarrierDraft, DesignDraft, OrderDraft};
+use crate::draft::{CarrierDraft, DesignDraft, OrderDraft, ServicesDraft};
 
 /// The order form without its card data. A draft that carries card data is refused when it
 /// is read (`deny_unknown_fields`): this check can never receive a card number.
@@ -23,6 +23,7 @@ pub struct OrderFields {
     pub perso_station: String,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    pub services: ServicesDraft,
 }
 
 impl OrderFields {
@@ -36,6 +37,7 @@ impl OrderFields {
             card: CardDataInput::default(),
             design: self.design,
             carrier: self.carrier,
+            services: self.services,
         }
     }
 }

@@ -23,13 +23,13 @@ pub mod training;
 mod views;
 
 pub use branch::{DeskSync, STALE_AFTER_MS};
-pub use catalog::{Artwork, Catalog, Product, Station};
+pub use catalog::{Artwork, Catalog, OrderOptions, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use desk_domain::{
     CardDataInput, CardId, ConsumerId, CorrelationId, FieldError, FieldErrorCode, IssuerRequestId,
     OperationId,
 };
-pub use draft::{CarrierDraft, DesignDraft, OrderDraft};
+pub use draft::{CarrierDraft, DesignDraft, OrderDraft, ServicesDraft};
 pub use error::{ConfigProblemAt, DeskErrorCode, ErrorCode, ErrorFacts, WorkflowError};
 pub use fields::OrderFields;
 pub use ledger_sync::{LedgerLink, LedgerState, LedgerStatus};

@@ -9,7 +9,7 @@ use desk_config::Config;
 use desk_secrets::{Namespace, SecretStore};
 use zeroize::Zeroizing;
 
-use crate::catalog::{Artwork, Catalog, Product, Station};
+use crate::catalog::{Artwork, Catalog, OrderOptions, Product, Station};
 use crate::desk::DeskSettings;
 use crate::error::WorkflowError;
 use order_journal::{Journal, JournalIdentity};
@@ -78,6 +78,15 @@ pub fn catalog(config: &Config) -> Catalog {
             })
             .collect(),
         priorities,
+        options: OrderOptions {
+            delivery: config.services.delivery.clone(),
+            packaging: config.services.packaging.clone(),
+            card_carrier: config.services.card_carrier.clone(),
+            pin_mailer: config.services.pin_mailer,
+            alpha_card: config.environment != desk_config::Environment::Production,
+            design_images: config.services.design_images.clone(),
+            carrier_images: config.services.carrier_images.clone(),
+        },
     }
 }
 

@@ -65,6 +65,29 @@ pub async fn start(
     config.products = catalog.products.iter().map(sandbox_product).collect();
     config.stations = catalog.stations.iter().map(|s| s.id.clone()).collect();
     config.services.priority = catalog.priorities.clone();
+    // D1's own defaults stay known, as they are at a real D1.
+    for (known, offered, default) in [
+        (
+            &mut config.services.delivery,
+            &catalog.options.delivery,
+            "NO_SHIPMENT",
+        ),
+        (
+            &mut config.services.packaging,
+            &catalog.options.packaging,
+            "NO_PACK",
+        ),
+        (
+            &mut config.services.card_carrier,
+            &catalog.options.card_carrier,
+            "NO_CARRIER",
+        ),
+    ] {
+        *known = offered.clone();
+        if !known.iter().any(|k| k == default) {
+            known.push(default.to_owned());
+        }
+    }
     let sandbox = Sandbox::start(config)
         .await
         .map_err(|e| failed("sandbox", &e))?;

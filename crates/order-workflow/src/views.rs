@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 
-use crate::catalog::{Artwork, Catalog, Station};
+use crate::catalog::{Artwork, Catalog, OrderOptions, Station};
 
 /// A card product as the form offers it.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +29,7 @@ pub struct FormOptions {
     pub products: Vec<ProductOption>,
     pub stations: Vec<Station>,
     pub priorities: Vec<String>,
+    pub order_options: OrderOptions,
 }
 
 impl FormOptions {
@@ -50,6 +51,7 @@ impl FormOptions {
                 .collect(),
             stations: catalog.stations.clone(),
             priorities: catalog.priorities.clone(),
+            order_options: catalog.options.clone(),
         }
     }
 }
@@ -86,6 +88,18 @@ pub struct OrderReview {
     pub carrier_language: Option<String>,
     /// The custom lines printed on the carrier, in order.
     pub carrier_lines: Vec<String>,
+    /// Extra images on the card and on the carrier, and the customer's own card image.
+    pub design_images: Vec<String>,
+    pub card_image: Option<String>,
+    pub carrier_images: Vec<String>,
+    /// The carrier group this card shares with other cards, and its place in it.
+    pub multi_card_id: Option<String>,
+    pub multi_card_order: Option<String>,
+    pub delivery: Option<String>,
+    pub packaging: Option<String>,
+    pub card_carrier: Option<String>,
+    pub pin_mailer: bool,
+    pub alpha_card: bool,
 }
 
 /// Where a submission is. Sent to the window while `submit` runs.

@@ -306,3 +306,170 @@ async fn the_csv_export_starts_with_a_utf8_byte_order_mark() {
     );
     assert!(!text.contains(PAN));
 }
+
+#[tokio::test]
+async fn every_order_option_reaches_d1_and_the_review() {
+    let f = fixture().await;
+    let options = f.desk.form_options().order_options;
+    assert!(
+        options.pin_mailer && options.alpha_card,
+        "training offers them"
+    );
+    let mut d = draft("CUST-OPTIONS");
+    d.services.delivery = Some("BRANCH_PICKUP".into());
+    d.services.packaging = Some("GIFT_SLEEVE".into());
+    d.services.card_carrier = Some("WELCOME_LETTER".into());
+    d.services.pin_mailer = true;
+    d.services.alpha_card = true;
+    d.design.images = vec!["LOGO_CLUB".into(), "LOGO_UNIVERSITY".into()];
+    d.design.card_image = Some("aam/0042.png".into());
+    d.carrier.images = vec!["WELCOME_BANNER".into()];
+    d.carrier.multi_card_id = Some("FAMILY-7".into());
+    d.carrier.multi_card_order = Some("2".into());
+    let review = f.desk.review(&d).unwrap();
+    assert_eq!(review.delivery.as_deref(), Some("BRANCH_PICKUP"));
+    assert_eq!(review.packaging.as_deref(), Some("GIFT_SLEEVE"));
+    assert_eq!(review.card_carrier.as_deref(), Some("WELCOME_LETTER"));
+    assert!(review.pin_mailer && review.alpha_card);
+    assert_eq!(review.design_images, ["LOGO_CLUB", "LOGO_UNIVERSITY"]);
+    assert_eq!(review.card_image.as_deref(), Some("aam/0042.png"));
+    assert_eq!(review.carrier_images, ["WELCOME_BANNER"]);
+    assert_eq!(review.multi_card_id.as_deref(), Some("FAMILY-7"));
+    assert_eq!(review.multi_card_order.as_deref(), Some("2"));
+
+    submit(&f, d).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    let at = |pointer: &str| sent.pointer(pointer).cloned().unwrap_or_default();
+    assert_eq!(at("/services/delivery"), "BRANCH_PICKUP");
+    assert_eq!(at("/services/packaging"), "GIFT_SLEEVE");
+    assert_eq!(at("/services/cardCarrier"), "WELCOME_LETTER");
+    assert_eq!(at("/services/pinMailer"), true);
+    assert_eq!(at("/services/alphaCard"), true);
+    assert_eq!(
+        at("/cardDesign/images"),
+        serde_json::json!(["LOGO_CLUB", "LOGO_UNIVERSITY"])
+    );
+    assert_eq!(at("/cardDesign/cardImage"), "aam/0042.png");
+    assert_eq!(
+        at("/cardCarrierConfig/images"),
+        serde_json::json!(["WELCOME_BANNER"])
+    );
+    assert_eq!(at("/cardCarrierConfig/multiCardId"), "FAMILY-7");
+    assert_eq!(at("/cardCarrierConfig/multiCardOrder"), "2");
+
+    // Nothing chosen: nothing sent, D1 applies its defaults.
+    submit(&f, draft("CUST-PLAIN")).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    let services = sent["services"].as_object().unwrap();
+    assert_eq!(
+        services.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["issuance", "priority"]
+    );
+    assert!(sent["cardDesign"].get("images").is_none());
+}
+
+#[tokio::test]
+async fn an_order_option_that_is_not_offered_is_refused_by_field() {
+    let f = fixture().await;
+    let fields_of = |problems: Vec<order_workflow::FieldError>| -> Vec<(String, String)> {
+        problems
+            .into_iter()
+            .map(|p| (p.path, p.code.as_str().to_owned()))
+            .collect()
+    };
+    let mut d = draft("CUST-NOPE");
+    d.services.delivery = Some("DRONE".into());
+    d.services.packaging = Some("WOODEN_BOX".into());
+    d.services.card_carrier = Some("".into());
+    d.design.images = vec!["LOGO_CLUB".into(), "UNKNOWN_LOGO".into()];
+    d.carrier.images = vec!["NOT_A_CARRIER_IMAGE".into()];
+    let problems = fields_of(f.desk.problems(&d));
+    for (field, code) in [
+        ("services.delivery", "not_offered"),
+        ("services.packaging", "not_offered"),
+        ("cardDesign.images[1]", "not_offered"),
+        ("cardCarrierConfig.images[0]", "not_offered"),
+    ] {
+        assert!(
+            problems.contains(&(field.to_owned(), code.to_owned())),
+            "{field}: {problems:?}"
+        );
+    }
+    assert!(
+        !problems
+            .iter()
+            .any(|(f, _)| f == "services.cardCarrier" || f == "cardDesign.images[0]"),
+        "an empty choice is no choice; an offered image is fine: {problems:?}"
+    );
+    // The vendor's rules still hold for what the teller types.
+    let mut d = draft("CUST-NOPE");
+    d.carrier.multi_card_order = Some("100".into());
+    d.design.card_image = Some("has space".into());
+    let problems = fields_of(f.desk.problems(&d));
+    assert!(
+        problems
+            .iter()
+            .any(|(f, _)| f == "cardCarrierConfig.multiCardOrder"),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|(f, _)| f == "cardDesign.cardImage"),
+        "{problems:?}"
+    );
+    // A desk whose configuration offers nothing refuses the PIN mailer and a sample card in
+    // production.
+    let mut config = desk_config::Config::training_defaults();
+    config.environment = desk_config::Environment::Production;
+    config.services.pin_mailer = false;
+    let catalog = order_workflow::setup::catalog(&config);
+    assert!(!catalog.options.alpha_card && !catalog.options.pin_mailer);
+    let mut d = draft("CUST-NOPE");
+    d.services.pin_mailer = true;
+    d.services.alpha_card = true;
+    let problems = fields_of(d.problems(&catalog));
+    assert!(problems.contains(&("services.pinMailer".into(), "not_offered".into())));
+    assert!(problems.contains(&("services.alphaCard".into(), "not_offered".into())));
+}
+
+#[tokio::test]
+async fn text_typed_decomposed_is_checked_and_sent_composed_and_a_refusal_names_the_character() {
+    let f = fixture().await;
+    // "SAN JOSÉ" typed with a combining accent (NFD): accepted, and D1 gets the composed É.
+    let decomposed = "SAN JOSE\u{301}";
+    let mut d = draft("CUST-NFC");
+    d.design.custom_lines = vec![decomposed.into()];
+    d.carrier.custom_lines = vec![format!("Querida {decomposed}")];
+    assert!(f.desk.problems(&d).is_empty(), "{:?}", f.desk.problems(&d));
+    assert_eq!(f.desk.review(&d).unwrap().custom_lines, ["SAN JOSÉ"]);
+    submit(&f, d).await.unwrap();
+    let sent = f.control.last_accepted_request().unwrap();
+    assert_eq!(sent["cardDesign"]["customLines"][0], "SAN JOSÉ");
+    assert_eq!(
+        sent["cardCarrierConfig"]["customLines"][0],
+        "Querida SAN JOSÉ"
+    );
+
+    // A hyphen on a card line and an accent in the printed name: each refusal names it.
+    let mut d = draft("CUST-NFC");
+    d.design.custom_lines = vec!["OK".into(), "SAN-JOSE".into()];
+    d.card.name = "JOSE\u{301} PEN\u{303}A".into();
+    let problems = f.desk.problems(&d);
+    let named = |field: &str| {
+        problems
+            .iter()
+            .find(|p| p.path == field)
+            .map(|p| (p.code.as_str().to_owned(), p.character.clone()))
+    };
+    assert_eq!(
+        named("cardDesign.customLines[1]"),
+        Some(("pattern".into(), Some("-".into())))
+    );
+    assert_eq!(
+        named("cardData.name"),
+        Some(("pattern".into(), Some("É".into())))
+    );
+    // The transliteration the window offers is accepted.
+    d.card.name = "JOSE PENA".into();
+    d.design.custom_lines = vec!["SAN JOSE".into()];
+    assert!(f.desk.problems(&d).is_empty());
+}

@@ -520,6 +520,17 @@ impl SandboxControl {
         Ok(())
     }
 
+    /// The body of the last order D1 accepted, without its `encryptedData`.
+    pub async fn last_accepted(&self) -> Result<serde_json::Value, BoxError> {
+        Ok(self
+            .http
+            .get(format!("{}/orders/last-accepted", self.base))
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
     /// Order requests that reached D1 so far (accepted or not, answered or still held).
     pub async fn received(&self) -> Result<u64, BoxError> {
         let value: serde_json::Value = self

@@ -157,22 +157,24 @@ pub fn phrases_only_in(language: &str, other: &str) -> Result<BTreeSet<String>, 
 
 /// The literal pieces of an ICU message (plural arms included), without its `{…}` parts.
 fn split_placeholders(text: &str) -> Vec<String> {
-    let mut pieces = vec![String::new()];
+    // Each piece with the brace depth it was written at: depth 1 is ICU syntax (an argument's
+    // name, "count, plural, one", "other"), depth 0 and the plural arms (depth 2) are text.
+    let mut pieces = vec![(0usize, String::new())];
     let mut depth = 0usize;
     for c in text.chars() {
         match c {
             '{' => {
                 depth += 1;
-                pieces.push(String::new());
+                pieces.push((depth, String::new()));
             }
             '}' => {
                 depth = depth.saturating_sub(1);
-                pieces.push(String::new());
+                pieces.push((depth, String::new()));
             }
             // Inside a plural arm ("one {# field needs}") the text is still the language's.
-            '#' => pieces.push(String::new()),
-            _ if depth <= 1 || !c.is_ascii_punctuation() => {
-                if let Some(last) = pieces.last_mut() {
+            '#' => pieces.push((depth, String::new())),
+            _ if depth == 0 || !c.is_ascii_punctuation() => {
+                if let Some((_, last)) = pieces.last_mut() {
                     last.push(c);
                 }
             }
@@ -181,17 +183,8 @@ fn split_placeholders(text: &str) -> Vec<String> {
     }
     pieces
         .into_iter()
-        .map(|p| {
-            // "count, plural, one " and the like are ICU syntax, not text.
-            let p = p.trim();
-            if p.contains(", plural,") || p.ends_with(", plural") {
-                String::new()
-            } else {
-                p.trim_start_matches("one ")
-                    .trim_start_matches("other ")
-                    .to_owned()
-            }
-        })
+        .filter(|(depth, _)| *depth != 1)
+        .map(|(_, p)| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .collect()
 }

@@ -499,3 +499,75 @@ async fn the_card_number_crosses_ipc_twice_at_most_per_order() {
     }
     desk.stop().await.unwrap();
 }
+
+/// In `language`: an accented name is offered as its printable spelling and sent so; a card line
+/// typed decomposed (NFD) is sent composed (NFC); a hyphen on a card line is refused by name.
+async fn names_and_lines(language: &str) {
+    let desk = Desk::start().await.unwrap();
+    desk.find("order-form").await.unwrap();
+    desk.choose("language", language).await.unwrap();
+    let consumer = format!("CUST-NAMES-{}", language.to_uppercase());
+    desk.fill_valid_order(&consumer).await.unwrap();
+    desk.type_into("name", "JOSÉ PEÑA MÜLLER").await.unwrap();
+    let offer = desk.text("use-transliteration").await.unwrap();
+    assert!(offer.contains("JOSE PENA MULLER"), "{offer}");
+    desk.click("use-transliteration").await.unwrap();
+    assert_eq!(value_of(&desk, "name").await, "JOSE PENA MULLER");
+
+    desk.find("order-form")
+        .await
+        .unwrap()
+        .find(Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    desk.type_into("customLines", "SAN-JOSE").await.unwrap();
+    desk.click("review-button").await.unwrap();
+    let refusal = desk.text("error-cardDesign.customLines").await.unwrap();
+    assert!(refusal.contains("“-”"), "{refusal}");
+    let rule = if language == "es" {
+        "sin guion"
+    } else {
+        "no hyphen"
+    };
+    assert!(refusal.contains(rule), "{refusal}");
+    desk.screenshot(&format!("counter-refused-hyphen-{language}"))
+        .await
+        .unwrap();
+
+    // "SAN JOSÉ" with a combining accent, as some keyboards type it.
+    desk.type_into("customLines", "SAN JOSE\u{301}")
+        .await
+        .unwrap();
+    desk.review().await.unwrap();
+    let lines = desk.text("review-custom-lines").await.unwrap();
+    assert!(lines.contains("SAN JOSÉ"), "{lines}");
+    assert_eq!(desk.text("review-name").await.unwrap(), "JOSE PENA MULLER");
+    desk.click("confirm-button").await.unwrap();
+    order_reaches(&desk, &consumer, &["done"]).await;
+    let sent = desk.sandbox.last_accepted().await.unwrap();
+    assert_eq!(sent["consumerId"], consumer.as_str());
+    assert_eq!(sent["cardDesign"]["customLines"][0], "SAN JOSÉ");
+    assert_eq!(
+        sent["cardDesign"]["customLines"][0]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        8,
+        "composed: one code point for É"
+    );
+    desk.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn names_and_lines_in_english() {
+    names_and_lines("en").await;
+}
+
+#[tokio::test]
+async fn names_and_lines_in_spanish() {
+    names_and_lines("es").await;
+}

@@ -103,7 +103,9 @@ impl Pg {
         command.args(args).output().unwrap()
     }
 
-    fn stop(&self) {
+    /// Stops the server; it starts again when the returned guard is dropped (also when the
+    /// test fails), unless [`ServerAway::start`] did it first.
+    fn stop(&self) -> ServerAway<'_> {
         let out = self.run(
             "pg_ctl",
             &[
@@ -116,10 +118,14 @@ impl Pg {
             ],
         );
         assert!(out.status.success(), "pg_ctl stop: {out:?}");
+        ServerAway {
+            pg: self,
+            away: true,
+        }
     }
 
-    fn start(&self) {
-        let out = self.run(
+    fn start(&self) -> std::process::Output {
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -131,8 +137,7 @@ impl Pg {
                 "60",
                 "start",
             ],
-        );
-        assert!(out.status.success(), "pg_ctl start: {out:?}");
+        )
     }
 
     /// `pg_dump` of a database, as the superuser over the socket.
@@ -153,6 +158,29 @@ impl Pg {
         );
         assert!(out.status.success(), "pg_dump: {out:?}");
         out.stdout
+    }
+}
+
+/// The server while a test has it stopped.
+struct ServerAway<'a> {
+    pg: &'a Pg,
+    away: bool,
+}
+
+impl ServerAway<'_> {
+    fn start(mut self) {
+        self.away = false;
+        let out = self.pg.start();
+        assert!(out.status.success(), "pg_ctl start: {out:?}");
+    }
+}
+
+impl Drop for ServerAway<'_> {
+    fn drop(&mut self) {
+        if self.away {
+            // A failed test must not leave the next one without its server.
+            let _ = self.pg.start();
+        }
     }
 }
 
@@ -278,18 +306,7 @@ branch_id = "{branch}"
 }
 
 async fn order(desk: &Desk, consumer: &str) {
-    // After an order, the next customer's form comes once the card is made.
-    if desk
-        .client
-        .find(fantoccini::Locator::Css("[data-testid='result-panel']"))
-        .await
-        .is_ok()
-    {
-        desk.wait_attr("result-panel", "data-phase", "done")
-            .await
-            .unwrap();
-        desk.click("new-order-button").await.unwrap();
-    }
+    // The form is free for the next customer at once; each order waits in the production list.
     desk.find("order-form").await.unwrap();
     desk.type_into("consumerId", consumer).await.unwrap();
     desk.choose("cardProductId", "E2E_DEBIT").await.unwrap();
@@ -298,7 +315,14 @@ async fn order(desk: &Desk, consumer: &str) {
     desk.type_into("name", "ANA GARCIA").await.unwrap();
     desk.review().await.unwrap();
     desk.click("confirm-button").await.unwrap();
-    desk.find("operation-id").await.unwrap();
+    desk.wait_css_attr(
+        &format!("[data-testid='result-panel'][data-consumer='{consumer}']"),
+        "data-phase",
+        &["done"],
+        Duration::from_secs(90),
+    )
+    .await
+    .unwrap();
 }
 
 async fn ledger_state(desk: &Desk, want: &[&str]) -> String {
@@ -391,7 +415,7 @@ async fn two_desks_share_the_branch_record_and_nothing_is_lost_while_the_server_
     assert!(desk_cell.contains("B1-TELLER"), "{desk_cell}");
 
     // The server goes away: desk 1 keeps ordering and says what waits.
-    pg.stop();
+    let away = pg.stop();
     order(&desk1, "CUST-LEDGER-2").await;
     ledger_state(&desk1, &["unreachable"]).await;
     let waiting = desk1
@@ -408,7 +432,7 @@ async fn two_desks_share_the_branch_record_and_nothing_is_lost_while_the_server_
     desk1.screenshot("ledger-waiting").await.unwrap();
 
     // It comes back: desk 1 catches up, desk 2 sees the second order.
-    pg.start();
+    away.start();
     ledger_state(&desk1, &["up_to_date"]).await;
     until_listed(&desk2, "CUST-LEDGER-2").await;
     desk2.screenshot("ledger-supervisor-branch").await.unwrap();
@@ -519,7 +543,7 @@ async fn a_desk_killed_during_sync_ends_with_the_ledger_equal_to_its_journal() {
         .await;
     ledger_state(&desk, &["up_to_date"]).await;
     order(&desk, "CUST-KILL-1").await;
-    pg.stop();
+    let away = pg.stop();
     order(&desk, "CUST-KILL-2").await;
     ledger_state(&desk, &["unreachable"]).await;
     // Killed with changes still waiting; the server returns while it is down.
@@ -532,7 +556,7 @@ async fn a_desk_killed_during_sync_ends_with_the_ledger_equal_to_its_journal() {
             .success()
     );
     let data_dir = desk.abandon_after_crash().await;
-    pg.start();
+    away.start();
     let desk = teller.start(data_dir, &config, "ana:tellers").await;
     ledger_state(&desk, &["up_to_date"]).await;
     // Let the background checks finish following the orders, then compare.

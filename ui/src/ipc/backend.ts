@@ -26,6 +26,7 @@ import type {
   ProductionView,
   RefreshResult,
   StationState,
+  ServicesDraft,
   SubmittedOrder,
   SupervisorAccess,
 } from "./bindings";
@@ -66,15 +67,17 @@ export type {
 /** The card fields the form has, every one present (Rust takes any subset of `CardDataInput`). */
 export type CardDraft = Required<Pick<CardDataInput, "pan" | "exp" | "name" | "secondName" | "cvv2" | "panSequenceNumber">>;
 /** The form's state: every field present. What Rust receives is the `OrderDraft` of the bindings. */
-export type OrderDraft = Required<Omit<OrderDraftInput, "card" | "design" | "carrier">> & {
+export type OrderDraft = Required<Omit<OrderDraftInput, "card" | "design" | "carrier" | "services">> & {
   card: CardDraft;
   design: Required<DesignDraft>;
   carrier: Required<CarrierDraft>;
+  services: Required<ServicesDraft>;
 };
 /** The form without its card data (what the checks while typing see), every field present. */
-export type OrderFields = Required<Omit<OrderFieldsInput, "design" | "carrier">> & {
+export type OrderFields = Required<Omit<OrderFieldsInput, "design" | "carrier" | "services">> & {
   design: Required<DesignDraft>;
   carrier: Required<CarrierDraft>;
+  services: Required<ServicesDraft>;
 };
 /** One problem with one field of the order (the Rust `FieldError`). */
 export type FieldProblem = FieldError;

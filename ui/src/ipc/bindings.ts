@@ -282,6 +282,11 @@ export type FieldError = {
 	code: FieldErrorCode,
 	/**  The limit behind `too_short`, `too_long` and `too_many_items`. */
 	limit?: number | null,
+	/**
+	 *  For `pattern`: the first character the field's rule does not allow, to name it (a
+	 *  character of a name or a card line, never of card data's digits).
+	 */
+	character?: string | null,
 };
 
 /**  Stable error codes (serialized in snake_case) that the window maps to messages. */
@@ -322,6 +327,7 @@ export type FormOptions = {
 	products: ProductOption[],
 	stations: Station[],
 	priorities: string[],
+	orderOptions: OrderOptions,
 };
 
 /**  An order the previous run left unfinished, as the window lists it after a restart. */
@@ -433,6 +439,7 @@ export type OrderDraft = {
 	card?: CardDataInput,
 	design?: DesignDraft,
 	carrier?: CarrierDraft,
+	services?: ServicesDraft,
 };
 
 /**
@@ -447,6 +454,7 @@ export type OrderFields = {
 	persoStation?: string,
 	design?: DesignDraft,
 	carrier?: CarrierDraft,
+	services?: ServicesDraft,
 };
 
 /**
@@ -468,6 +476,27 @@ export type OrderFilter = {
 	pageSize?: number | null,
 	/**  `next` of the previous page. */
 	after?: string | null,
+};
+
+/**
+ *  The identifiers D1 set up at onboarding that the teller may add to an order, beyond the
+ *  product and station. Empty lists (and `false`) are not offered: D1 applies its defaults.
+ */
+export type OrderOptions = {
+	/**  `services.delivery`. */
+	delivery: string[],
+	/**  `services.packaging`. */
+	packaging: string[],
+	/**  `services.cardCarrier`. */
+	cardCarrier: string[],
+	/**  Whether `services.pinMailer` (the PIN by post) may be asked for. */
+	pinMailer: boolean,
+	/**  Whether a sample card (`services.alphaCard`) may be asked for: never in production. */
+	alphaCard: boolean,
+	/**  `cardDesign.images`. */
+	designImages: string[],
+	/**  `cardCarrierConfig.images`. */
+	carrierImages: string[],
 };
 
 /**  One page of orders, newest first. */
@@ -513,6 +542,18 @@ export type OrderReview = {
 	carrierLanguage: string | null,
 	/**  The custom lines printed on the carrier, in order. */
 	carrierLines: string[],
+	/**  Extra images on the card and on the carrier, and the customer's own card image. */
+	designImages: string[],
+	cardImage: string | null,
+	carrierImages: string[],
+	/**  The carrier group this card shares with other cards, and its place in it. */
+	multiCardId: string | null,
+	multiCardOrder: string | null,
+	delivery: string | null,
+	packaging: string | null,
+	cardCarrier: string | null,
+	pinMailer: boolean,
+	alphaCard: boolean,
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -685,6 +726,15 @@ export type RefreshResult = {
 	 *  status.
 	 */
 	error: ErrorCode | null,
+};
+
+/**  The `services` options as chosen (issuance type and priority are the form's own fields). */
+export type ServicesDraft = {
+	delivery?: string | null,
+	packaging?: string | null,
+	cardCarrier?: string | null,
+	pinMailer?: boolean,
+	alphaCard?: boolean,
 };
 
 /**  A personalization station of this branch (`persoStation`). */

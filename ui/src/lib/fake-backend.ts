@@ -103,6 +103,15 @@ export const FAKE_OPTIONS: FormOptions = {
     { id: "BRANCH-PS-02", name: "Back office printer", isDefault: false },
   ],
   priorities: ["STANDARD", "URGENT"],
+  orderOptions: {
+    delivery: ["NO_SHIPMENT", "BRANCH_PICKUP"],
+    packaging: [],
+    cardCarrier: ["NO_CARRIER", "WELCOME_LETTER"],
+    pinMailer: true,
+    alphaCard: true,
+    designImages: ["LOGO_CLUB", "LOGO_UNIVERSITY"],
+    carrierImages: ["WELCOME_BANNER"],
+  },
 };
 
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
@@ -208,6 +217,16 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
         memberId: draft.design.memberId,
         carrierLanguage: draft.carrier.language,
         carrierLines: draft.carrier.customLines.filter((l) => l !== ""),
+        designImages: [...draft.design.images],
+        cardImage: draft.design.cardImage,
+        carrierImages: [...draft.carrier.images],
+        multiCardId: draft.carrier.multiCardId,
+        multiCardOrder: draft.carrier.multiCardOrder,
+        delivery: draft.services.delivery,
+        packaging: draft.services.packaging,
+        cardCarrier: draft.services.cardCarrier,
+        pinMailer: draft.services.pinMailer,
+        alphaCard: draft.services.alphaCard,
       });
     },
     async submitOrder(draft, onProgress) {

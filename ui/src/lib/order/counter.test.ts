@@ -34,6 +34,34 @@ afterEach(() => {
   localStorage.clear();
 });
 
+describe("names and lines", () => {
+  it("offers the printable spelling of an accented name in one click, with a live count", async () => {
+    renderApp(fakeBackend());
+    const name = (await screen.findByLabelText("Name on card")) as HTMLInputElement;
+    await fireEvent.input(name, { target: { value: "JOSÉ PEÑA MÜLLER" } });
+    expect(screen.getByTestId("name-count").textContent).toBe("16 of 26 characters");
+    await fireEvent.click(screen.getByRole("button", { name: "Print as JOSE PENA MULLER" }));
+    expect(name.value).toBe("JOSE PENA MULLER");
+    expect(screen.queryByTestId("use-transliteration")).toBeNull();
+  });
+
+  it("names the refused character and the rule behind it", async () => {
+    renderApp(
+      fakeBackend({
+        problems: [
+          { field: "cardDesign.customLines[0]", code: "pattern", limit: null, character: "-" },
+          { field: "cardData.name", code: "pattern", limit: null, character: "É" },
+        ],
+      }),
+    );
+    await fill();
+    await fireEvent.click(screen.getByTestId("review-button"));
+    const lines = await screen.findByTestId("error-cardDesign.customLines");
+    expect(lines.textContent).toContain("Line 1: “-” is not allowed here: D1's rule for card and carrier lines");
+    expect(screen.getByTestId("error-cardData.name").textContent).toContain("“É” is not allowed here: the name on the card takes only A–Z");
+  });
+});
+
 describe("review", () => {
   it("shows everything that will be printed or sent, the card number masked", async () => {
     renderApp(fakeBackend());
@@ -67,6 +95,57 @@ describe("review", () => {
     expect(text("review-carrier-language")).toBe("ES");
     expect(text("review-carrier-lines")).toBe("Dear Ana");
     expect(review.textContent).not.toContain("4000");
+  });
+
+  it("sends the delivery options, images and carrier group chosen, and shows them at review", async () => {
+    const backend = fakeBackend();
+    renderApp(backend);
+    await fill();
+    await fireEvent.change(screen.getByLabelText("Delivery"), { target: { value: "BRANCH_PICKUP" } });
+    await fireEvent.change(screen.getByLabelText("Card carrier"), { target: { value: "WELCOME_LETTER" } });
+    expect(screen.queryByLabelText("Packaging")).toBeNull(); // nothing configured: not offered
+    await fireEvent.click(screen.getByLabelText("Send the PIN by post"));
+    await fireEvent.click(screen.getByLabelText("LOGO_UNIVERSITY"));
+    await fireEvent.click(screen.getByLabelText("WELCOME_BANNER"));
+    await fireEvent.input(screen.getByLabelText("Customer's own card image (ID)"), { target: { value: "aam/42.png" } });
+    await fireEvent.input(screen.getByLabelText("Carrier group (cards sent together)"), { target: { value: "FAMILY-7" } });
+    await fireEvent.input(screen.getByLabelText("Position in the group (1–99)"), { target: { value: "2" } });
+    await fireEvent.click(screen.getByTestId("review-button"));
+
+    const review = await screen.findByTestId("review-panel");
+    const text = (id: string) => within(review).getByTestId(id).textContent?.trim();
+    expect(text("review-delivery")).toBe("BRANCH_PICKUP");
+    expect(text("review-card-carrier")).toBe("WELCOME_LETTER");
+    expect(text("review-pin-mailer")).toBe("Yes");
+    expect(text("review-design-images")).toBe("LOGO_UNIVERSITY");
+    expect(text("review-carrier-images")).toBe("WELCOME_BANNER");
+    expect(text("review-card-image")).toBe("aam/42.png");
+    expect(text("review-multi-card")).toBe("FAMILY-7, position 2");
+    expect(within(review).queryByTestId("review-alpha-card")).toBeNull();
+    expect(within(review).queryByTestId("review-packaging")).toBeNull();
+
+    await fireEvent.click(within(review).getByTestId("confirm-button"));
+    await waitFor(() => expect(backend.submitted).toHaveLength(1));
+    const sent = backend.submitted[0];
+    expect(sent?.services).toEqual({ delivery: "BRANCH_PICKUP", packaging: null, cardCarrier: "WELCOME_LETTER", pinMailer: true, alphaCard: false });
+    expect(sent?.design.images).toEqual(["LOGO_UNIVERSITY"]);
+    expect(sent?.design.cardImage).toBe("aam/42.png");
+    expect(sent?.carrier).toMatchObject({ images: ["WELCOME_BANNER"], multiCardId: "FAMILY-7", multiCardOrder: "2" });
+  });
+
+  it("never offers more than 5 images", async () => {
+    const backend = fakeBackend();
+    const options = await backend.formOptions();
+    if (!options.ok) throw new Error("no options");
+    const six = structuredClone(options.value);
+    six.orderOptions.designImages = ["A", "B", "C", "D", "E", "F"];
+    backend.formOptions = async () => ({ ok: true, value: six });
+    renderApp(backend);
+    await fill();
+    for (const image of ["A", "B", "C", "D", "E"]) await fireEvent.click(screen.getByLabelText(image));
+    expect((screen.getByLabelText("F") as HTMLInputElement).disabled).toBe(true);
+    await fireEvent.click(screen.getByLabelText("A"));
+    expect((screen.getByLabelText("F") as HTMLInputElement).disabled).toBe(false);
   });
 
   it("starts with the focus on its heading, so an Enter pressed again does not send", async () => {

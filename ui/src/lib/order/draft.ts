@@ -12,6 +12,7 @@ export function emptyDraft(options: FormOptions | null): OrderDraft {
     card: emptyCard(),
     design: { artworkId: null, customLines: [], memberId: null, images: [], cardImage: null },
     carrier: { language: null, customLines: [], images: [], multiCardId: null, multiCardOrder: null },
+    services: { delivery: null, packaging: null, cardCarrier: null, pinMailer: false, alphaCard: false },
   };
 }
 
@@ -34,6 +35,7 @@ export function fieldsOf(draft: OrderDraft): OrderFields {
     persoStation: draft.persoStation,
     design: plain(draft.design),
     carrier: plain(draft.carrier),
+    services: plain(draft.services),
   };
 }
 
