@@ -40,18 +40,19 @@ async fn migrate_creates_the_schema_once_and_reports_the_version() {
             "V1__schema",
             "V2__append",
             "V3__security",
-            "V4__not_sent_and_no_record"
+            "V4__not_sent_and_no_record",
+            "V5__counter"
         ]
     );
     assert_eq!(report.version, latest_schema_version());
-    assert_eq!(latest_schema_version(), 4);
+    assert_eq!(latest_schema_version(), 5);
     let again = common_migrate(&mut admin).await;
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 4);
+    assert_eq!(again.version, 5);
 
     let status = admin.status().await.unwrap();
-    assert_eq!(status.schema_version, Some(4));
-    assert_eq!(status.expected_schema_version, 4);
+    assert_eq!(status.schema_version, Some(5));
+    assert_eq!(status.expected_schema_version, 5);
     // This month's and next month's partitions exist.
     assert!(
         status.history_partitions.len() >= 2,
