@@ -60,7 +60,10 @@ pub fn check_reason_code(field: &'static str, value: &str) -> Result<()> {
         return Err(invalid(field, "it is longer than 40 characters"));
     }
     if !bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-        return Err(invalid(field, "only letters a-z, digits and '_' are allowed"));
+        return Err(invalid(
+            field,
+            "only letters a-z, digits and '_' are allowed",
+        ));
     }
     Ok(())
 }
