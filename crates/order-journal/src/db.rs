@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_cold_indexes",
         include_str!("../migrations/0004_cold_indexes.sql"),
     ),
+    (
+        5,
+        "0005_counter",
+        include_str!("../migrations/0005_counter.sql"),
+    ),
 ];
 
 /// How long a connection waits for a lock held by another connection or process.
