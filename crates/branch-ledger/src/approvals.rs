@@ -329,6 +329,27 @@ impl Ledger {
         })
     }
 
+    /// The requests of these orders in this desk's branch (for an export), in no particular
+    /// order; at most [`MAX_APPROVALS`] card ids at once.
+    pub async fn approvals_of(&self, card_ids: &[String]) -> Result<Vec<Approval>> {
+        if card_ids.len() > MAX_APPROVALS as usize {
+            return Err(LedgerError::InvalidQuery(format!(
+                "ask for at most {MAX_APPROVALS} orders' approvals at once"
+            )));
+        }
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {APPROVAL_COLUMNS} FROM ledger.approvals \
+                     WHERE branch_id = $1 AND card_id = ANY($2::text[])"
+                ),
+                &[&self.identity().branch_id.as_str(), &card_ids],
+            )
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// This branch's requests, newest first: only the open ones (`pending_only`, for the
     /// Approvals view and its badge), or every request since `since`. At most `limit`
     /// (1..=[`MAX_APPROVALS`]).

@@ -26,6 +26,8 @@ pub struct OrderDraft {
     pub card: CardDraft,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    /// The spoiled order this one replaces (a reissue), when the form was opened from it.
+    pub reissue_of: Option<String>,
 }
 
 /// The card data fields of the form.
@@ -55,7 +57,7 @@ impl fmt::Debug for CardDraft {
 }
 
 /// `cardDesign` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DesignDraft {
@@ -67,7 +69,7 @@ pub struct DesignDraft {
 }
 
 /// `cardCarrierConfig` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct CarrierDraft {

@@ -2,8 +2,11 @@
 //! journalled, encrypted order; D1 accepts it (or the unknown outcome is reconciled); its
 //! production is followed. Training mode runs all of it against an in-process D1 sandbox.
 
+mod approvals;
 mod branch;
 mod catalog;
+mod counter;
+mod counter_reports;
 pub mod crash;
 mod desk;
 mod draft;
@@ -18,7 +21,12 @@ pub mod supervisor;
 pub mod training;
 mod views;
 
+pub use approvals::{ApprovalOutcome, ApprovalState, ApprovalView};
 pub use branch::{DeskSync, STALE_AFTER_MS};
+pub use counter::{CounterLinks, ReissueForm};
+pub use counter_reports::{
+    BalanceRow, CaseStep, CounterFigure, CounterTimeView, ExceptionRow, SlowOrderRow,
+};
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
