@@ -193,9 +193,7 @@ impl OrderDesk {
             issuance_type: new_order.issuance_type.clone(),
             pan_last4: new_order.pan_last4,
             reason: reason.to_owned(),
-            timeout: Duration::from_secs(u64::from(
-                self.inner.settings.approvals.timeout_seconds,
-            )),
+            timeout: Duration::from_secs(u64::from(self.inner.settings.approvals.timeout_seconds)),
         };
         let approval = ledger
             .request_approval(&request)
@@ -203,10 +201,23 @@ impl OrderDesk {
             .map_err(ledger_error)?;
         self.remember(&new_order.card_id, template);
         let deadline = Instant::now() + approval.remaining();
-        let mut held = lock(&self.inner.held);
-        if held.is_some() {
-            // Another request won the race: this one is withdrawn.
-            drop(held);
+        let new_held = Held {
+            new_order,
+            prepared,
+            reissue_of,
+            deadline,
+        };
+        let raced = {
+            let mut held = lock(&self.inner.held);
+            if held.is_some() {
+                true
+            } else {
+                *held = Some(new_held);
+                false
+            }
+        };
+        if raced {
+            // Another request won the race: this one is withdrawn (its order was dropped).
             let _ = ledger
                 .cancel_approval(&request.card_id, &request.operator)
                 .await;
@@ -215,13 +226,6 @@ impl OrderDesk {
                 message: "another order of this desk is waiting for approval".into(),
             });
         }
-        *held = Some(Held {
-            new_order,
-            prepared,
-            reissue_of,
-            deadline,
-        });
-        drop(held);
         Ok(self.approval_view(approval))
     }
 
@@ -234,7 +238,10 @@ impl OrderDesk {
 
     fn take_held(&self, card_id: &str) -> Option<Held> {
         let mut held = lock(&self.inner.held);
-        if held.as_ref().is_some_and(|h| h.new_order.card_id == card_id) {
+        if held
+            .as_ref()
+            .is_some_and(|h| h.new_order.card_id == card_id)
+        {
             let taken = held.take();
             drop(held);
             self.inner.held_changed.notify_waiters();
@@ -254,9 +261,12 @@ impl OrderDesk {
     ) -> Result<ApprovalOutcome, WorkflowError> {
         let mut changes = self.inner.counter_changes.subscribe();
         loop {
-            let deadline = match lock(&self.inner.held).as_ref() {
-                Some(h) if h.new_order.card_id == card_id => h.deadline,
-                _ => return self.ended_without_order(card_id).await,
+            let deadline = lock(&self.inner.held)
+                .as_ref()
+                .filter(|h| h.new_order.card_id == card_id)
+                .map(|h| h.deadline);
+            let Some(deadline) = deadline else {
+                return self.ended_without_order(card_id).await;
             };
             let current = match self.approvals_ledger().await {
                 Ok(ledger) => ledger.approval(card_id).await.map_err(ledger_error),
@@ -426,7 +436,9 @@ impl OrderDesk {
                             }
                         }
                     }
-                    Err(error) => tracing::debug!(%error, "cannot listen to the ledger's counter stream yet"),
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot listen to the ledger's counter stream yet")
+                    }
                 }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(crate::ledger_sync::LONGEST_BACKOFF);

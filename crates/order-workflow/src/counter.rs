@@ -149,12 +149,17 @@ impl OrderDesk {
             });
         }
         let Some(ledger) = self.branch_ledger().await? else {
-            return Err(WorkflowError::Journal(order_journal::JournalError::NotFound {
-                card_id: card_id.chars().take(64).collect(),
-            }));
+            return Err(WorkflowError::Journal(
+                order_journal::JournalError::NotFound {
+                    card_id: card_id.chars().take(64).collect(),
+                },
+            ));
         };
         let branch = ledger.identity().branch_id.clone();
-        let detail = ledger.detail(&branch, card_id).await.map_err(ledger_error)?;
+        let detail = ledger
+            .detail(&branch, card_id)
+            .await
+            .map_err(ledger_error)?;
         Ok(Known {
             state: detail.order.state,
             pan_last4: detail.order.pan_last4,
@@ -171,7 +176,14 @@ impl OrderDesk {
     /// configured list: in the journal (this desk's order) or for the ledger only (another
     /// desk's). Refused: `unknown_reason`, `not_finished`, `already_spoiled`.
     pub async fn report_spoiled(&self, card_id: &str, reason: &str) -> Result<(), WorkflowError> {
-        if !self.inner.settings.spoiled.reasons.iter().any(|r| r == reason) {
+        if !self
+            .inner
+            .settings
+            .spoiled
+            .reasons
+            .iter()
+            .any(|r| r == reason)
+        {
             return Err(refused(
                 "unknown_reason",
                 "pick one of the configured reasons for a spoiled card",

@@ -148,8 +148,9 @@ impl OrderDesk {
     async fn cases_ledger(&self) -> Result<branch_ledger::Ledger, WorkflowError> {
         self.branch_ledger().await?.ok_or(WorkflowError::Refused {
             code: "no_ledger".into(),
-            message: "exceptions are taken and resolved in the branch ledger, and this desk has none"
-                .into(),
+            message:
+                "exceptions are taken and resolved in the branch ledger, and this desk has none"
+                    .into(),
         })
     }
 
@@ -295,9 +296,8 @@ impl OrderDesk {
         let dir = dir.to_owned();
         let stamp = crate::supervisor::export_stamp();
         let result = tokio::task::spawn_blocking(move || -> Result<ExportResult, WorkflowError> {
-            let export_err = |e: String| {
-                WorkflowError::Journal(order_journal::JournalError::Export(e))
-            };
+            let export_err =
+                |e: String| WorkflowError::Journal(order_journal::JournalError::Export(e));
             std::fs::create_dir_all(&dir).map_err(|e| export_err(e.to_string()))?;
             let (file, path) = crate::supervisor::create_new(&dir, "issuance-desk-balance", &stamp)
                 .map_err(|e| export_err(e.to_string()))?;

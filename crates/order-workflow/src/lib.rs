@@ -23,11 +23,11 @@ mod views;
 
 pub use approvals::{ApprovalOutcome, ApprovalState, ApprovalView};
 pub use branch::{DeskSync, STALE_AFTER_MS};
+pub use catalog::{Artwork, Catalog, Product, Station};
 pub use counter::{CounterLinks, ReissueForm};
 pub use counter_reports::{
     BalanceRow, CaseStep, CounterFigure, CounterTimeView, ExceptionRow, SlowOrderRow,
 };
-pub use catalog::{Artwork, Catalog, Product, Station};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft};
 pub use error::WorkflowError;

@@ -496,7 +496,9 @@ pub(crate) fn write_csv(
             opt(&o.error_code),
             opt(&o.error_message),
             opt(&o.desk_id),
-            approval.map(|a| csv_safe(&a.requested_by)).unwrap_or_default(),
+            approval
+                .map(|a| csv_safe(&a.requested_by))
+                .unwrap_or_default(),
             approval
                 .map(|a| crate::approvals::state_name(a.state).to_owned())
                 .unwrap_or_default(),
