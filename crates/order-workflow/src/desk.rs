@@ -228,6 +228,7 @@ impl OrderDesk {
                 .card_design
                 .as_ref()
                 .map_or(0, |d| d.custom_lines.len() as u32),
+            needs_approval: self.needs_approval(draft),
         })
     }
 

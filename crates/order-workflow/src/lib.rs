@@ -23,6 +23,7 @@ mod views;
 
 pub use approvals::{ApprovalOutcome, ApprovalState, ApprovalView};
 pub use branch::{DeskSync, STALE_AFTER_MS};
+pub use branch_ledger::CounterKind;
 pub use catalog::{Artwork, Catalog, Product, Station};
 pub use counter::{CounterLinks, ReissueForm};
 pub use counter_reports::{

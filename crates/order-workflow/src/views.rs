@@ -68,6 +68,9 @@ pub struct OrderReview {
     pub masked_pan: String,
     pub artwork_name: Option<String>,
     pub custom_line_count: u32,
+    /// The order needs a second person's approval (configuration): the window asks for one
+    /// instead of ordering.
+    pub needs_approval: bool,
 }
 
 /// Where a submission is. Sent to the window while `submit` runs.

@@ -13,6 +13,7 @@ import type {
   SubmittedOrder,
 } from "../ipc/backend";
 
+import { fakeCounter, type CounterScript, type FakeCounter } from "./counter/fake-counter";
 import { fakeJournal, type FakeJournal, type JournalScript } from "./supervisor/fake-journal";
 
 /** What a scripted fake backend answers. Every rule stays in Rust: the fake only replays. */
@@ -31,9 +32,11 @@ export interface FakeScript {
   interrupted?: InterruptedOrder[];
   /** What `ledgerStatus` answers (default: no ledger configured). */
   ledger?: LedgerStatus;
+  /** Issuance types whose review says a second person's approval is needed. */
+  needsApproval?: string[];
 }
 
-export interface FakeBackend extends Backend, FakeJournal {
+export interface FakeBackend extends Backend, FakeJournal, FakeCounter {
   readySignals: number;
   submitted: OrderDraft[];
   resent: string[];
@@ -71,7 +74,11 @@ export const FAKE_OPTIONS: FormOptions = {
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 
 /** An in-memory backend for component tests. */
-export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}): FakeBackend {
+export function fakeBackend(
+  script: FakeScript = {},
+  journal: JournalScript = {},
+  counter: CounterScript = {},
+): FakeBackend {
   let statusCalls = 0;
   const listeners = new Set<(cardId: string) => void>();
   const ledgerListeners = new Set<(status: LedgerStatus) => void>();
@@ -85,6 +92,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
   });
   const backend: FakeBackend = {
     ...fakeJournal(journal),
+    ...fakeCounter(counter),
     readySignals: 0,
     submitted: [],
     resent: [],
@@ -147,6 +155,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
         maskedPan: `•••• ${draft.card.pan.replace(/\D/g, "").slice(-4)}`,
         artworkName: null,
         customLineCount: draft.design.customLines.length,
+        needsApproval: script.needsApproval?.includes(draft.issuanceType) ?? false,
       });
     },
     async submitOrder(draft, onProgress) {

@@ -1,4 +1,4 @@
-import type { FieldProblem, FormOptions, OrderDraft, ProductOption } from "../../ipc/backend";
+import type { FieldProblem, FormOptions, OrderDraft, ProductOption, ReissueForm } from "../../ipc/backend";
 
 /** A blank form, with the desk's default station and priority chosen. */
 export function emptyDraft(options: FormOptions | null): OrderDraft {
@@ -12,6 +12,22 @@ export function emptyDraft(options: FormOptions | null): OrderDraft {
     card: emptyCard(),
     design: { artworkId: null, customLines: [], memberId: null, images: [], cardImage: null },
     carrier: { language: null, customLines: [], images: [], multiCardId: null, multiCardOrder: null },
+    reissueOf: null,
+  };
+}
+
+/** The form of a reissue: the spoiled order's labels, design and lines; empty card data. */
+export function reissueDraft(options: FormOptions | null, form: ReissueForm): OrderDraft {
+  return {
+    ...emptyDraft(options),
+    consumerId: form.consumerId,
+    cardProductId: form.cardProductId,
+    issuanceType: form.issuanceType,
+    priority: form.priority ?? options?.priorities[0] ?? null,
+    persoStation: form.persoStation,
+    design: structuredClone(form.design),
+    carrier: structuredClone(form.carrier),
+    reissueOf: form.reissueOf,
   };
 }
 
