@@ -285,6 +285,30 @@ async fn nothing_is_decided_after_expiry_and_an_unapproved_order_cannot_be_recor
     );
     let all = s.approvals(false, None, 50).await.unwrap();
     assert_eq!(all.len(), 5);
+    // An export's look-up by card id: only the ones asked for, in this branch.
+    let some = s
+        .approvals_of(&["card-no".into(), "card-mine".into(), "card-none".into()])
+        .await
+        .unwrap();
+    let mut found: Vec<(&str, ApprovalStatus)> = some
+        .iter()
+        .map(|a| (a.card_id.as_str(), a.status))
+        .collect();
+    found.sort_by_key(|(card, _)| *card);
+    assert_eq!(
+        found,
+        [
+            ("card-mine", ApprovalStatus::Approved),
+            ("card-no", ApprovalStatus::Declined)
+        ]
+    );
+    let too_many: Vec<String> = (0..=branch_ledger::MAX_APPROVALS)
+        .map(|i| format!("c{i}"))
+        .collect();
+    assert!(matches!(
+        s.approvals_of(&too_many).await.unwrap_err(),
+        LedgerError::InvalidQuery(_)
+    ));
     for limit in [0, branch_ledger::MAX_APPROVALS + 1] {
         let e = s.approvals(true, None, limit).await.unwrap_err();
         assert!(matches!(e, LedgerError::InvalidQuery(_)), "{e}");

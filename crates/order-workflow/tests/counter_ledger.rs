@@ -150,7 +150,22 @@ async fn a_replacement_is_approved_by_another_person_at_another_desk_and_made() 
     assert_eq!(approval.requested_by, "teller1");
     assert_eq!(approval.decided_by.as_deref(), Some("sup1"));
     assert_eq!(approval.comment.as_deref(), Some("ID checked"));
+    // The branch export carries both names and the comment.
+    let export = sup
+        .desk
+        .export_orders(&order_workflow::OrderFilter::default(), sup.dir.path())
+        .await
+        .unwrap();
+    let csv = std::fs::read_to_string(&export.path).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with("approval_requested_by,approval,approval_decided_by,approval_comment"),
+        "{header}"
+    );
+    let row = csv.lines().find(|l| l.contains(&card)).unwrap();
+    assert!(row.ends_with("teller1,approved,sup1,ID checked"), "{row}");
     assert_no_canary(teller.dir.path());
+    assert_no_canary(sup.dir.path());
 }
 
 #[tokio::test]
