@@ -85,6 +85,10 @@ impl From<WorkflowError> for IpcError {
                     format!("D1 has no record of this order {} minutes after it was sent.", after_seconds.div_ceil(60)),
                 )
             },
+            WorkflowError::Refused { code, message } => Self {
+                code: Some(code),
+                ..Self::new(kind, message)
+            },
             WorkflowError::NothingToRetry | WorkflowError::NotSendable { .. } => Self {
                 code: Some("nothing_to_retry".to_owned()),
                 ..Self::new(kind, error.to_string())

@@ -34,6 +34,7 @@ mod list;
 mod outbox;
 mod query;
 pub mod sanitize;
+mod spoiled;
 mod station;
 #[doc(hidden)]
 pub mod synthetic;
@@ -42,13 +43,16 @@ mod write;
 
 pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, PreSendSync, lock_path};
 pub use error::{JournalError, Result};
-pub use outbox::{ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent};
+pub use outbox::{
+    ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent, OutboxSpoiled,
+};
 pub use query::{
     Bucket, BucketCount, CSV_HEADER, Cursor, DEFAULT_PAGE_SIZE, DEFAULT_RETENTION, ExceptionQuery,
     LabelCount, MAX_BUCKETS, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE, MAX_SEARCH_CHARS,
     MIN_PREFIX_CHARS, MIN_RETENTION, MatchMode, OrderQuery, Page, Search, Stats, TimeRange,
     csv_safe,
 };
+pub use spoiled::{CounterLinks, ForeignSpoiled, can_be_spoiled};
 pub use station::StationActivity;
 pub use types::{
     HistoryEntry, NewOrder, OperationStatus, OrderDetail, OrderId, OrderState, OrderSummary,

@@ -27,6 +27,8 @@ pub struct OrderDraft {
     pub card: CardDraft,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    /// The spoiled order this one replaces (a reissue), when the form was opened from it.
+    pub reissue_of: Option<String>,
     pub services: ServicesDraft,
 }
 
@@ -69,7 +71,7 @@ impl fmt::Debug for CardDraft {
 }
 
 /// `cardDesign` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DesignDraft {
@@ -81,7 +83,7 @@ pub struct DesignDraft {
 }
 
 /// `cardCarrierConfig` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct CarrierDraft {
@@ -368,6 +370,7 @@ impl OrderDraft {
                 multi_card_id: nfc_opt(&self.carrier.multi_card_id),
                 multi_card_order: self.carrier.multi_card_order.clone(),
             },
+            reissue_of: self.reissue_of.clone(),
             services: self.services.clone(),
         }
     }

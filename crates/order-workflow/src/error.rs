@@ -36,6 +36,10 @@ pub enum WorkflowError {
     /// The branch ledger could not answer (`code`: the ledger's stable error name).
     #[error("the branch ledger: {message}")]
     Ledger { code: String, message: String },
+    /// A counter workflow step refused by a rule (`code`: `self_approval`, `expired`,
+    /// `not_finished`, `not_owner`, `approval_needed`, `no_ledger`, … — the UI's words).
+    #[error("{message}")]
+    Refused { code: String, message: String },
     /// The order is past sending (D1 has it, or it is final): it is never sent again.
     #[error("order {card_id} is {state}: it cannot be sent again")]
     NotSendable {
@@ -73,7 +77,9 @@ impl WorkflowError {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::D1 { class, .. } => ErrorKind::from(*class),
             Self::SentNotRecorded { .. } | Self::NoRecord { .. } => ErrorKind::Checking,
-            Self::NothingToRetry | Self::NotSendable { .. } => ErrorKind::Rejected,
+            Self::NothingToRetry | Self::NotSendable { .. } | Self::Refused { .. } => {
+                ErrorKind::Rejected
+            }
             Self::Setup(_) | Self::Training(_) => ErrorKind::Setup,
             Self::Journal(_) | Self::Task(_) => ErrorKind::Internal,
             Self::Ledger { code, .. } if code == "unreachable" => ErrorKind::Unavailable,

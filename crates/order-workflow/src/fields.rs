@@ -35,6 +35,7 @@ impl OrderFields {
             card: CardDraft::default(),
             design: self.design,
             carrier: self.carrier,
+            reissue_of: None,
             services: self.services,
         }
     }

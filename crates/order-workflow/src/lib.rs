@@ -2,8 +2,11 @@
 //! journalled, encrypted order; D1 accepts it (or the unknown outcome is reconciled); its
 //! production is followed. Training mode runs all of it against an in-process D1 sandbox.
 
+mod approvals;
 mod branch;
 mod catalog;
+mod counter;
+mod counter_reports;
 pub mod crash;
 mod desk;
 mod draft;
@@ -21,8 +24,14 @@ pub mod supervisor;
 pub mod training;
 mod views;
 
+pub use approvals::{ApprovalOutcome, ApprovalState, ApprovalView};
 pub use branch::{DeskSync, STALE_AFTER_MS};
+pub use branch_ledger::CounterKind;
 pub use catalog::{Artwork, Catalog, OrderOptions, Product, Station};
+pub use counter::{CounterLinks, ReissueForm};
+pub use counter_reports::{
+    BalanceRow, CaseStep, CounterFigure, CounterTimeView, ExceptionRow, SlowOrderRow,
+};
 pub use desk::{DeskSettings, OrderDesk};
 pub use draft::{CardDraft, CarrierDraft, DesignDraft, FieldProblem, OrderDraft, ServicesDraft};
 pub use error::WorkflowError;

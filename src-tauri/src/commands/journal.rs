@@ -136,7 +136,7 @@ pub async fn export_orders(
 }
 
 /// The desk, for a supervisor only.
-async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
+pub(crate) async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     let identity = crate::identity::current();
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
     if !state.config()?.is_supervisor(&identity.user, &groups) {
@@ -156,7 +156,7 @@ async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     state.desk().await
 }
 
-fn journal_error(error: WorkflowError) -> IpcError {
+pub(crate) fn journal_error(error: WorkflowError) -> IpcError {
     match error {
         WorkflowError::Journal(JournalError::InvalidQuery(message)) => IpcError {
             code: Some("invalid_query".to_owned()),
@@ -183,7 +183,7 @@ fn capitalize(message: &str) -> String {
     }
 }
 
-fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
+pub(crate) fn downloads_dir(app: &AppHandle) -> Result<PathBuf, IpcError> {
     let path = app.path();
     path.download_dir()
         .or_else(|_| path.home_dir().map(|home| home.join("Downloads")))

@@ -25,6 +25,12 @@ import type {
   OrderFields_Serialize,
   StationState_Serialize,
   PracticeGuide as PracticeGuide_Serialize,
+  ApprovalOutcome_Serialize,
+  ApprovalView_Serialize,
+  BalanceRow,
+  CounterTimeView_Serialize,
+  ExceptionRow_Serialize,
+  ReissueForm_Serialize,
 } from "./bindings";
 
 export type { AppInfo, Environment, ErrorKind, OrderProgress, ProductionPhase, Verdict } from "./bindings";
@@ -54,6 +60,13 @@ export type OrderTimeline = OrderTimeline_Serialize;
 export type TimelineEntry = OrderTimeline_Serialize["history"][number];
 export type RefreshResult = RefreshResult_Serialize;
 export type DeskSync = DeskSync_Serialize;
+export type ApprovalView = ApprovalView_Serialize;
+export type ApprovalOutcome = ApprovalOutcome_Serialize;
+export type ReissueForm = ReissueForm_Serialize;
+export type ExceptionRow = ExceptionRow_Serialize;
+export type CounterTimeView = CounterTimeView_Serialize;
+export type CounterFigure = CounterTimeView_Serialize["byDay"][number];
+export type { ApprovalState, BalanceRow } from "./bindings";
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
@@ -99,4 +112,30 @@ export interface Backend {
   exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
   /** Every desk of the branch with its last sync (empty without a branch ledger). */
   deskSyncs(): Promise<Result<DeskSync[]>>;
+
+  // Counter workflows.
+  /** Asks a second person's approval of the reviewed order; the card data goes to Rust now and
+   * waits there (encrypted, memory only) for the decision. */
+  requestApproval(draft: OrderDraft, reason: string): Promise<Result<ApprovalView>>;
+  /** Resolves once the request is decided: sent (with progress) or ended (nothing sent). */
+  awaitApproval(cardId: string, onProgress: (progress: OrderProgress) => void): Promise<Result<ApprovalOutcome>>;
+  cancelApproval(cardId: string): Promise<Result<ApprovalView>>;
+  /** Calls `listener` with `approval` or `exception` when the branch's ones change. */
+  onCounterChanged(listener: (kind: string) => void): Promise<() => void>;
+  spoiledReasons(): Promise<Result<string[]>>;
+  reportSpoiled(cardId: string, reason: string): Promise<Result<null>>;
+  /** The form of a reissue of a spoiled order: everything but the card data. */
+  reissueForm(cardId: string): Promise<Result<ReissueForm>>;
+  // Supervisor (refused in Rust for anyone else).
+  pendingApprovals(): Promise<Result<ApprovalView[]>>;
+  decideApproval(cardId: string, approve: boolean, comment: string | null): Promise<Result<ApprovalView>>;
+  /** `null`: no branch ledger (exceptions are then the journal's, read-only). */
+  exceptionCases(): Promise<Result<ExceptionRow[] | null>>;
+  takeException(cardId: string): Promise<Result<null>>;
+  commentException(cardId: string, text: string): Promise<Result<null>>;
+  resolveException(cardId: string, resolution: string): Promise<Result<null>>;
+  /** `[from, to)` in ms; days in the window's zone. `null`: no branch ledger. */
+  counterTime(from: number, to: number, utcOffsetMinutes: number): Promise<Result<CounterTimeView | null>>;
+  dayBalance(from: number, to: number, utcOffsetMinutes: number): Promise<Result<BalanceRow[] | null>>;
+  exportDayBalance(from: number, to: number, utcOffsetMinutes: number): Promise<Result<ExportResult | null>>;
 }

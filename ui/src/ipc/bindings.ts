@@ -56,10 +56,47 @@ export const commands = {
 	 *  ledger.
 	 */
 	deskSyncs: () => typedError<DeskSync_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("desk_syncs")),
+	/**
+	 *  Asks the branch for a second person's approval of the reviewed order. The card data is
+	 *  encrypted and held in the desk's memory from here on; the window clears its fields.
+	 */
+	requestApproval: (draft: OrderDraft_Deserialize, reason: string) => typedError<ApprovalView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("request_approval", { draft, reason })),
+	/**  Waits for the decision; on approval the held order is sent (`progress` as for a submit). */
+	awaitApproval: (cardId: string, progress: Channel<OrderProgress>) => typedError<ApprovalOutcome_Serialize, IpcError_Serialize>(__TAURI_INVOKE("await_approval", { cardId, progress })),
+	/**  The teller withdraws the waiting order: dropped at once, nothing is sent. */
+	cancelApproval: (cardId: string) => typedError<ApprovalView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("cancel_approval", { cardId })),
+	/**  The branch's open approval requests (the supervisor's Approvals view and its badge). */
+	pendingApprovals: () => typedError<ApprovalView_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("pending_approvals")),
+	/**  Approves or declines a request; the ledger refuses the requester, a late or second decision. */
+	decideApproval: (cardId: string, approve: boolean, comment: string | null) => typedError<ApprovalView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("decide_approval", { cardId, approve, comment })),
+	/**  The reasons offered for a spoiled card (configuration). */
+	spoiledReasons: () => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("spoiled_reasons")),
+	/**  Records that the card of a finished order was spoiled (the destruction log). */
+	reportSpoiled: (cardId: string, reason: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("report_spoiled", { cardId, reason })),
+	/**  The form of a reissue of a spoiled order: everything but card data. */
+	reissueForm: (cardId: string) => typedError<ReissueForm_Serialize, IpcError_Serialize>(__TAURI_INVOKE("reissue_form", { cardId })),
+	/**  The branch's exceptions with their owners; `null` without a ledger. */
+	exceptionCases: () => typedError<ExceptionRow_Serialize[] | null, IpcError_Serialize>(__TAURI_INVOKE("exception_cases")),
+	/**  Takes an exception (or takes it over). */
+	takeException: (cardId: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("take_exception", { cardId })),
+	/**  Comments on an open exception. */
+	commentException: (cardId: string, text: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("comment_exception", { cardId, text })),
+	/**  Resolves an exception this person owns, saying what was done. */
+	resolveException: (cardId: string, resolution: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("resolve_exception", { cardId, resolution })),
+	/**
+	 *  Counter time (order → card done) over `[from, to)` (ms), days in the window's zone
+	 *  (`utcOffsetMinutes`); `null` without a ledger.
+	 */
+	counterTime: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<CounterTimeView_Serialize | null, IpcError_Serialize>(__TAURI_INVOKE("counter_time", { from, to, utcOffsetMinutes })),
+	/**  The end-of-day balance: issued, spoiled and reissued cards per station and day. */
+	dayBalance: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<BalanceRow[] | null, IpcError_Serialize>(__TAURI_INVOKE("day_balance", { from, to, utcOffsetMinutes })),
+	/**  Writes the end-of-day balance as CSV to a new file in the Downloads folder. */
+	exportDayBalance: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<ExportResult | null, IpcError_Serialize>(__TAURI_INVOKE("export_day_balance", { from, to, utcOffsetMinutes })),
 };
 
 /** Events */
 export const events = {
+	counterChanged: makeEvent<CounterChanged, CounterChanged>("counter-changed"),
 	ledgerChanged: makeEvent<LedgerChanged_Serialize, LedgerChanged_Deserialize>("ledger-changed"),
 	orderChanged: makeEvent<OrderChanged, OrderChanged>("order-changed"),
 	uiReady: makeEvent<UiReady, UiReady>("ui-ready"),
@@ -91,10 +128,90 @@ export type AppInfo_Serialize = {
 	language: string | null,
 };
 
+/**  How the wait for an approval ended. */
+export type ApprovalOutcome = ApprovalOutcome_Serialize | ApprovalOutcome_Deserialize;
+
+/**  How the wait for an approval ended. */
+export type ApprovalOutcome_Deserialize = 
+/**  Approved: the order was sent. */
+{ outcome: "submitted"; approval: ApprovalView_Deserialize; order: SubmittedOrder_Deserialize } | 
+/**  Declined, expired or canceled: the order was dropped and nothing was sent. */
+{ outcome: "ended"; approval: ApprovalView_Deserialize };
+
+/**  How the wait for an approval ended. */
+export type ApprovalOutcome_Serialize = 
+/**  Approved: the order was sent. */
+{ outcome: "submitted"; approval: ApprovalView_Serialize; order: SubmittedOrder_Serialize } | 
+/**  Declined, expired or canceled: the order was dropped and nothing was sent. */
+{ outcome: "ended"; approval: ApprovalView_Serialize };
+
+/**  Where an approval request stands. */
+export type ApprovalState = "pending" | "approved" | "declined" | "canceled" | "expired";
+
+/**  An approval request as the windows show it (the masked summary, never card data). */
+export type ApprovalView = ApprovalView_Serialize | ApprovalView_Deserialize;
+
+/**  An approval request as the windows show it (the masked summary, never card data). */
+export type ApprovalView_Deserialize = {
+	cardId: string,
+	state: ApprovalState,
+	deskId: string,
+	requestedBy: string,
+	consumerId: string,
+	productId: string,
+	stationId: string,
+	issuanceType: string,
+	last4: string,
+	reason: string,
+	/**  ms since the Unix epoch (the ledger's clock). */
+	requestedAt: number | null,
+	expiresAt: number | null,
+	/**  How long it stays open, by the ledger's clock (0 once ended). */
+	remainingMs: number | null,
+	decidedBy?: string | null,
+	comment?: string | null,
+	decidedAt?: number | null,
+	/**  The person at this desk asked for it: they cannot decide it. */
+	isMine: boolean,
+};
+
+/**  An approval request as the windows show it (the masked summary, never card data). */
+export type ApprovalView_Serialize = {
+	cardId: string,
+	state: ApprovalState,
+	deskId: string,
+	requestedBy: string,
+	consumerId: string,
+	productId: string,
+	stationId: string,
+	issuanceType: string,
+	last4: string,
+	reason: string,
+	/**  ms since the Unix epoch (the ledger's clock). */
+	requestedAt: number | null,
+	expiresAt: number | null,
+	/**  How long it stays open, by the ledger's clock (0 once ended). */
+	remainingMs: number | null,
+	decidedBy: string | null,
+	comment: string | null,
+	decidedAt: number | null,
+	/**  The person at this desk asked for it: they cannot decide it. */
+	isMine: boolean,
+};
+
 /**  A card artwork (`cardDesign.artworkId`). */
 export type Artwork = {
 	id: string,
 	name: string,
+};
+
+/**  Cards of one station on one day. */
+export type BalanceRow = {
+	day: string,
+	stationId: string,
+	issued: number,
+	spoiled: number,
+	reissued: number,
 };
 
 /**  Bucket width of [`Journal::stats`] (UTC-aligned). */
@@ -150,6 +267,29 @@ export type CarrierDraft_Serialize = {
 	multiCardOrder: string | null,
 };
 
+/**  One step of an exception's history. */
+export type CaseStep = CaseStep_Serialize | CaseStep_Deserialize;
+
+/**  One step of an exception's history. */
+export type CaseStep_Deserialize = {
+	/**  `taken`, `commented` or `resolved`. */
+	kind: string,
+	operator: string,
+	deskId: string,
+	comment?: string | null,
+	at: number | null,
+};
+
+/**  One step of an exception's history. */
+export type CaseStep_Serialize = {
+	/**  `taken`, `commented` or `resolved`. */
+	kind: string,
+	operator: string,
+	deskId: string,
+	comment: string | null,
+	at: number | null,
+};
+
 /**  A count per chart bucket. */
 export type ChartBucket = {
 	start: number | null,
@@ -161,6 +301,71 @@ export type ChartBucket = {
 export type ChartLabel = {
 	label: string,
 	count: number,
+};
+
+/**
+ *  The branch's approvals or exceptions changed (`kind`: `approval` or `exception`): the
+ *  Approvals view, its badge and the exceptions list read them again.
+ */
+export type CounterChanged = {
+	kind: string,
+};
+
+/**  Median and p95 of a group of orders, in milliseconds. */
+export type CounterFigure = {
+	/**  The desk, the station or the day (`YYYY-MM-DD`); empty for all orders. */
+	key: string,
+	orders: number,
+	medianMs: number | null,
+	p95Ms: number | null,
+};
+
+/**  Where a card stands as to spoiled and reissue, as the detail shows it. */
+export type CounterLinks = CounterLinks_Serialize | CounterLinks_Deserialize;
+
+/**  Where a card stands as to spoiled and reissue, as the detail shows it. */
+export type CounterLinks_Deserialize = {
+	/**  The spoiled order this one replaces. */
+	reissueOf?: string | null,
+	/**  When its card was reported spoiled (ms since the Unix epoch). */
+	spoiledAt?: number | null,
+	/**  Why (a reason code of the configured list). */
+	spoiledReason?: string | null,
+	/**  The orders that replace it. */
+	reissuedBy: string[],
+};
+
+/**  Where a card stands as to spoiled and reissue, as the detail shows it. */
+export type CounterLinks_Serialize = {
+	/**  The spoiled order this one replaces. */
+	reissueOf: string | null,
+	/**  When its card was reported spoiled (ms since the Unix epoch). */
+	spoiledAt: number | null,
+	/**  Why (a reason code of the configured list). */
+	spoiledReason: string | null,
+	/**  The orders that replace it. */
+	reissuedBy: string[],
+};
+
+/**  The counter time of a period. */
+export type CounterTimeView = CounterTimeView_Serialize | CounterTimeView_Deserialize;
+
+/**  The counter time of a period. */
+export type CounterTimeView_Deserialize = {
+	overall?: CounterFigure | null,
+	byDesk: CounterFigure[],
+	byStation: CounterFigure[],
+	byDay: CounterFigure[],
+	slowest: SlowOrderRow[],
+};
+
+/**  The counter time of a period. */
+export type CounterTimeView_Serialize = {
+	overall: CounterFigure | null,
+	byDesk: CounterFigure[],
+	byStation: CounterFigure[],
+	byDay: CounterFigure[],
+	slowest: SlowOrderRow[],
 };
 
 /**
@@ -262,6 +467,33 @@ export type ErrorKind =
 "internal" | 
 /**  The OS user may not do this (supervisor functions for a teller). */
 "forbidden";
+
+/**  An exception in the supervisor's queue. */
+export type ExceptionRow = ExceptionRow_Serialize | ExceptionRow_Deserialize;
+
+/**  An exception in the supervisor's queue. */
+export type ExceptionRow_Deserialize = {
+	order: OrderRow_Deserialize,
+	/**  Who took it (`None`: nobody yet). */
+	owner?: string | null,
+	/**  Since when (ms since the Unix epoch). */
+	takenAt?: number | null,
+	lastComment?: string | null,
+	/**  The person at this desk owns it (may resolve it). */
+	isMine: boolean,
+};
+
+/**  An exception in the supervisor's queue. */
+export type ExceptionRow_Serialize = {
+	order: OrderRow_Serialize,
+	/**  Who took it (`None`: nobody yet). */
+	owner: string | null,
+	/**  Since when (ms since the Unix epoch). */
+	takenAt: number | null,
+	lastComment: string | null,
+	/**  The person at this desk owns it (may resolve it). */
+	isMine: boolean,
+};
 
 /**  Where an export went. */
 export type ExportResult = {
@@ -499,6 +731,8 @@ export type OrderDraft_Deserialize = {
 	card?: CardDraft_Deserialize,
 	design?: DesignDraft_Deserialize,
 	carrier?: CarrierDraft_Deserialize,
+	/**  The spoiled order this one replaces (a reissue), when the form was opened from it. */
+	reissueOf?: string | null,
 	services?: ServicesDraft_Deserialize,
 };
 
@@ -515,6 +749,8 @@ export type OrderDraft_Serialize = {
 	card: CardDraft_Serialize,
 	design: DesignDraft_Serialize,
 	carrier: CarrierDraft_Serialize,
+	/**  The spoiled order this one replaces (a reissue), when the form was opened from it. */
+	reissueOf: string | null,
 	services: ServicesDraft_Serialize,
 };
 
@@ -694,6 +930,11 @@ export type OrderReview_Deserialize = {
 	cardCarrier?: string | null,
 	pinMailer: boolean,
 	alphaCard: boolean,
+	/**
+	 *  The order needs a second person's approval (configuration): the window asks for one
+	 *  instead of ordering.
+	 */
+	needsApproval: boolean,
 };
 
 /**
@@ -739,6 +980,11 @@ export type OrderReview_Serialize = {
 	cardCarrier: string | null,
 	pinMailer: boolean,
 	alphaCard: boolean,
+	/**
+	 *  The order needs a second person's approval (configuration): the window asks for one
+	 *  instead of ordering.
+	 */
+	needsApproval: boolean,
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -870,19 +1116,34 @@ export type OrderStats = {
 	failuresByStation: ChartLabel[],
 };
 
-/**  An order and its whole timeline, oldest step first. */
+/**
+ *  An order and its whole timeline, oldest step first, with its counter workflows: spoiled
+ *  and reissue links, its approval (both names and the comment) and its exception's history.
+ */
 export type OrderTimeline = OrderTimeline_Serialize | OrderTimeline_Deserialize;
 
-/**  An order and its whole timeline, oldest step first. */
+/**
+ *  An order and its whole timeline, oldest step first, with its counter workflows: spoiled
+ *  and reissue links, its approval (both names and the comment) and its exception's history.
+ */
 export type OrderTimeline_Deserialize = {
 	order: OrderRow_Deserialize,
 	history: TimelineEntry_Deserialize[],
+	counter: CounterLinks_Deserialize,
+	approval?: ApprovalView_Deserialize | null,
+	case: CaseStep_Deserialize[],
 };
 
-/**  An order and its whole timeline, oldest step first. */
+/**
+ *  An order and its whole timeline, oldest step first, with its counter workflows: spoiled
+ *  and reissue links, its approval (both names and the comment) and its exception's history.
+ */
 export type OrderTimeline_Serialize = {
 	order: OrderRow_Serialize,
 	history: TimelineEntry_Serialize[],
+	counter: CounterLinks_Serialize,
+	approval: ApprovalView_Serialize | null,
+	case: CaseStep_Serialize[],
 };
 
 /**  One practice value, as the help panel lists it. */
@@ -997,6 +1258,45 @@ export type RefreshResult_Serialize = {
 	error: string | null,
 };
 
+/**  The form of a reissue: everything of the spoiled order but its card data. */
+export type ReissueForm = ReissueForm_Serialize | ReissueForm_Deserialize;
+
+/**  The form of a reissue: everything of the spoiled order but its card data. */
+export type ReissueForm_Deserialize = {
+	/**  The spoiled order the new one replaces (goes back as the draft's `reissueOf`). */
+	reissueOf: string,
+	consumerId: string,
+	cardProductId: string,
+	issuanceType: string,
+	priority?: string | null,
+	persoStation: string,
+	design: DesignDraft_Deserialize,
+	carrier: CarrierDraft_Deserialize,
+	/**
+	 *  The design and carrier lines are the original's (this session ordered it); otherwise
+	 *  only the labels the journal or ledger keep are filled in: the teller checks the rest.
+	 */
+	complete: boolean,
+};
+
+/**  The form of a reissue: everything of the spoiled order but its card data. */
+export type ReissueForm_Serialize = {
+	/**  The spoiled order the new one replaces (goes back as the draft's `reissueOf`). */
+	reissueOf: string,
+	consumerId: string,
+	cardProductId: string,
+	issuanceType: string,
+	priority: string | null,
+	persoStation: string,
+	design: DesignDraft_Serialize,
+	carrier: CarrierDraft_Serialize,
+	/**
+	 *  The design and carrier lines are the original's (this session ordered it); otherwise
+	 *  only the labels the journal or ledger keep are filled in: the teller checks the rest.
+	 */
+	complete: boolean,
+};
+
 /**  The `services` options as chosen (issuance type and priority are the form's own fields). */
 export type ServicesDraft = ServicesDraft_Serialize | ServicesDraft_Deserialize;
 
@@ -1016,6 +1316,17 @@ export type ServicesDraft_Serialize = {
 	cardCarrier: string | null,
 	pinMailer: boolean,
 	alphaCard: boolean,
+};
+
+/**  One of the slowest orders. */
+export type SlowOrderRow = {
+	cardId: string,
+	deskId: string,
+	stationId: string,
+	operator: string,
+	sentAt: number | null,
+	doneAt: number | null,
+	counterMs: number | null,
 };
 
 /**  A personalization station of this branch (`persoStation`). */
