@@ -66,6 +66,8 @@ async fn connect_ledger(app: &AppHandle, desk: &OrderDesk, config: &desk_config:
         Ok(Ok(Some(options))) => {
             let link = desk.attach_ledger(options);
             desk.follow_branch();
+            desk.follow_counter();
+            forward_counter_changes(app, desk);
             link
         }
         Ok(Ok(None)) => return,
@@ -87,6 +89,32 @@ async fn connect_ledger(app: &AppHandle, desk: &OrderDesk, config: &desk_config:
             let status = watch.borrow_and_update().clone();
             if let Err(error) = crate::events::LedgerChanged(status).emit(&app) {
                 tracing::debug!(%error, "the window did not take a ledger change");
+            }
+        }
+    });
+}
+
+/// Every change of the branch's approvals and exceptions becomes a `CounterChanged` event.
+fn forward_counter_changes(app: &AppHandle, desk: &OrderDesk) {
+    let mut changes = desk.counter_changes();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(kind) => {
+                    let event = crate::events::CounterChanged {
+                        kind: match kind {
+                            order_workflow::CounterKind::Approval => "approval",
+                            order_workflow::CounterKind::Exception => "exception",
+                        }
+                        .to_owned(),
+                    };
+                    if let Err(error) = event.emit(&app) {
+                        tracing::debug!(%error, "the window did not take a counter change");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
     });

@@ -19,6 +19,14 @@ pub struct OrderChanged {
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct LedgerChanged(pub order_workflow::LedgerStatus);
 
+/// The branch's approvals or exceptions changed (`kind`: `approval` or `exception`): the
+/// Approvals view, its badge and the exceptions list read them again.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterChanged {
+    pub kind: String,
+}
+
 /// Emitted by the UI once the first screen is interactive.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct UiReady;

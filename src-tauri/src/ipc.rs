@@ -7,7 +7,7 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::commands;
-use crate::events::{LedgerChanged, OrderChanged, UiReady};
+use crate::events::{CounterChanged, LedgerChanged, OrderChanged, UiReady};
 
 /// Every command and event, for the runtime `$runtime`: the app's (`tauri::Wry`) or, in the
 /// wiring tests, Tauri's mock runtime. One list, so the tests exercise what the app registers.
@@ -35,8 +35,28 @@ macro_rules! desk_builder {
                 commands::journal::order_exceptions,
                 commands::journal::export_orders::<$runtime>,
                 commands::journal::desk_syncs,
+                commands::counter::request_approval,
+                commands::counter::await_approval,
+                commands::counter::cancel_approval,
+                commands::counter::pending_approvals,
+                commands::counter::decide_approval,
+                commands::counter::spoiled_reasons,
+                commands::counter::report_spoiled,
+                commands::counter::reissue_form,
+                commands::counter::exception_cases,
+                commands::counter::take_exception,
+                commands::counter::comment_exception,
+                commands::counter::resolve_exception,
+                commands::counter::counter_time,
+                commands::counter::day_balance,
+                commands::counter::export_day_balance::<$runtime>,
             ])
-            .events(collect_events![UiReady, OrderChanged, LedgerChanged])
+            .events(collect_events![
+                UiReady,
+                OrderChanged,
+                LedgerChanged,
+                CounterChanged
+            ])
             // One TypeScript type per Rust type: no `_Serialize`/`_Deserialize` pairs.
             .disable_serde_phases()
     };

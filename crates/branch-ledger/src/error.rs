@@ -76,6 +76,16 @@ pub enum LedgerError {
     #[error("{0}")]
     AppendOnly(String),
 
+    /// A counter workflow step broke one of the ledger's rules (LD008–LD018): a person asked
+    /// for something the branch's procedure forbids. Not transient; `rule` says which.
+    #[error("{message}")]
+    Refused {
+        /// Which rule.
+        rule: Rule,
+        /// The ledger's words (never a refused value).
+        message: String,
+    },
+
     /// A query parameter was refused.
     #[error("the order search was refused: {0}")]
     InvalidQuery(String),
@@ -121,10 +131,75 @@ impl LedgerError {
             Self::DuplicateOrder(_) => "duplicate_order",
             Self::UnknownOrder(_) => "unknown_order",
             Self::AppendOnly(_) => "append_only",
+            Self::Refused { rule, .. } => rule.code(),
             Self::InvalidQuery(_) => "invalid_query",
             Self::NotFound { .. } => "not_found",
             Self::Schema(_) => "schema",
             Self::Database(_) => "database",
+        }
+    }
+}
+
+/// The counter workflow rules the ledger enforces, one SQLSTATE each (migration V5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// LD008: the approver is the person who asked for the approval.
+    SelfApproval,
+    /// LD009: the approval request has expired.
+    Expired,
+    /// LD010: the approval request was already decided (or canceled).
+    AlreadyDecided,
+    /// LD011: no such approval request in this desk's branch (or not this desk's to cancel).
+    NoRequest,
+    /// LD012: only a finished order (done or failed) can be reported spoiled.
+    NotFinished,
+    /// LD013: the card was already reported spoiled.
+    AlreadySpoiled,
+    /// LD014: a reissue must replace a spoiled order of the same branch.
+    NotSpoiled,
+    /// LD015: a done order is not an exception.
+    NotAnException,
+    /// LD016: the exception has been resolved.
+    Resolved,
+    /// LD017: only the person who took the exception can resolve it.
+    NotOwner,
+    /// LD018: the order's approval request was not approved for this desk.
+    NotApproved,
+}
+
+impl Rule {
+    /// The rule of one of the ledger's SQLSTATEs.
+    pub fn from_sqlstate(code: &str) -> Option<Self> {
+        Some(match code {
+            "LD008" => Self::SelfApproval,
+            "LD009" => Self::Expired,
+            "LD010" => Self::AlreadyDecided,
+            "LD011" => Self::NoRequest,
+            "LD012" => Self::NotFinished,
+            "LD013" => Self::AlreadySpoiled,
+            "LD014" => Self::NotSpoiled,
+            "LD015" => Self::NotAnException,
+            "LD016" => Self::Resolved,
+            "LD017" => Self::NotOwner,
+            "LD018" => Self::NotApproved,
+            _ => return None,
+        })
+    }
+
+    /// A stable short name (the app's error kind for the window's words).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SelfApproval => "self_approval",
+            Self::Expired => "expired",
+            Self::AlreadyDecided => "already_decided",
+            Self::NoRequest => "no_request",
+            Self::NotFinished => "not_finished",
+            Self::AlreadySpoiled => "already_spoiled",
+            Self::NotSpoiled => "not_spoiled",
+            Self::NotAnException => "not_an_exception",
+            Self::Resolved => "resolved",
+            Self::NotOwner => "not_owner",
+            Self::NotApproved => "not_approved",
         }
     }
 }
@@ -144,6 +219,9 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> LedgerError {
     if let Some(db) = e.as_db_error() {
         let message = db.message().to_owned();
         let code = db.code().code();
+        if let Some(rule) = Rule::from_sqlstate(code) {
+            return LedgerError::Refused { rule, message };
+        }
         return match code {
             "LD001" => LedgerError::NotADesk(message),
             "LD002" => LedgerError::InvalidEvent {

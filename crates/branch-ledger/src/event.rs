@@ -6,7 +6,8 @@
 
 use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
 use order_journal::sanitize::{
-    MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_label, refuse_pan_shaped, scrub_free_text,
+    MAX_CODE_CHARS, MAX_MESSAGE_CHARS, check_label, check_reason_code, refuse_pan_shaped,
+    scrub_free_text,
 };
 use order_journal::{NewOrder, OrderState, PanLast4, Timestamp};
 use serde_json::{Map, Value, json};
@@ -44,6 +45,19 @@ pub enum Change {
     Intent(OrderIntent),
     /// A change of state or of D1's status.
     Transition(Transition),
+    /// The card of a finished order was spoiled (misprint, damaged, …): the destruction log.
+    Spoiled(Spoiled),
+}
+
+/// A spoiled card: why, and the last 4 digits of the card destroyed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spoiled {
+    /// The order's state as the desk knows it (`done`, or `failed` after a card was drawn).
+    pub state: OrderState,
+    /// A code from the configured list (`misprint`, `damaged`, …).
+    pub reason_code: String,
+    /// The last 4 digits of the spoiled card (the order's).
+    pub pan_last4: PanLast4,
 }
 
 /// The labels of a new order (everything of the journal's `NewOrder` but the card id and
@@ -64,6 +78,8 @@ pub struct OrderIntent {
     pub issuer_request_id: IssuerRequestId,
     /// The x-correlation-id of the order request.
     pub correlation_id: CorrelationId,
+    /// The spoiled order this one replaces (a reissue).
+    pub reissue_of: Option<CardId>,
 }
 
 /// A change of an order that exists (any state but `intent`).
@@ -113,8 +129,35 @@ impl Event {
                 pan_last4: order.pan_last4,
                 issuer_request_id: order.issuer_request_id.clone(),
                 correlation_id: order.correlation_id.clone(),
+                reissue_of: None,
             }),
         }
+    }
+
+    /// A spoiled card of an existing, finished order.
+    pub fn spoiled(
+        seq: i64,
+        at: Timestamp,
+        card_id: &CardId,
+        operator: impl Into<String>,
+        spoiled: Spoiled,
+    ) -> Self {
+        Self {
+            seq,
+            at,
+            card_id: card_id.clone(),
+            operator: operator.into(),
+            change: Change::Spoiled(spoiled),
+        }
+    }
+
+    /// Marks an intent as the reissue of the spoiled order `spoiled_card_id` (no effect on
+    /// other events).
+    pub fn reissuing(mut self, spoiled_card_id: &CardId) -> Self {
+        if let Change::Intent(intent) = &mut self.change {
+            intent.reissue_of = Some(spoiled_card_id.clone());
+        }
+        self
     }
 
     /// A transition of an existing order to `state`.
@@ -199,6 +242,26 @@ impl Event {
                     "correlation_id".into(),
                     json!(intent.correlation_id.as_str()),
                 );
+                if let Some(spoiled) = &intent.reissue_of {
+                    refuse_pan_shaped("reissue_of", spoiled.as_str()).map_err(journal_rule)?;
+                    if *spoiled == self.card_id {
+                        return Err(refuse("reissue_of", "an order cannot replace itself"));
+                    }
+                    wire.insert("reissue_of".into(), json!(spoiled.as_str()));
+                }
+            }
+            Change::Spoiled(spoiled) => {
+                check_reason_code("reason_code", &spoiled.reason_code).map_err(journal_rule)?;
+                if !matches!(spoiled.state, OrderState::Done | OrderState::Failed) {
+                    return Err(refuse(
+                        "state",
+                        "only a finished order (done or failed) can be reported spoiled",
+                    ));
+                }
+                wire.insert("kind".into(), json!("spoiled"));
+                wire.insert("state".into(), json!(spoiled.state.as_str()));
+                wire.insert("reason_code".into(), json!(spoiled.reason_code));
+                wire.insert("pan_last4".into(), json!(spoiled.pan_last4.as_str()));
             }
             Change::Transition(t) => {
                 // A transition to `intent` is the journal's "not sent": the attempt certainly
@@ -279,6 +342,10 @@ mod tests {
             issuer_request_id: IssuerRequestId::parse("req-1").unwrap(),
             correlation_id: CorrelationId::parse("corr-1").unwrap(),
         }
+    }
+
+    fn id(s: &str) -> CardId {
+        CardId::parse(s).unwrap()
     }
 
     fn card() -> CardId {
@@ -370,6 +437,69 @@ mod tests {
             wire.get("consumer_id").is_none(),
             "labels come only with the intent"
         );
+    }
+
+    #[test]
+    fn a_spoiled_card_carries_its_reason_and_last_4_and_a_reissue_its_original() {
+        let spoiled = Spoiled {
+            state: OrderState::Done,
+            reason_code: "misprint".into(),
+            pan_last4: PanLast4::new("5556").unwrap(),
+        };
+        let wire = Event::spoiled(3, at(), &id("card-1"), "jane", spoiled.clone())
+            .to_wire()
+            .unwrap();
+        assert_eq!(wire["kind"], "spoiled");
+        assert_eq!(wire["state"], "done");
+        assert_eq!(wire["reason_code"], "misprint");
+        assert_eq!(wire["pan_last4"], "5556");
+        assert!(wire.get("consumer_id").is_none());
+
+        for (state, reason, field) in [
+            (OrderState::InProduction, "misprint", "state"),
+            (OrderState::Rejected, "misprint", "state"),
+            (OrderState::Done, "Misprint", "reason_code"),
+            (OrderState::Done, "", "reason_code"),
+        ] {
+            let e = Event::spoiled(
+                3,
+                at(),
+                &id("card-1"),
+                "jane",
+                Spoiled {
+                    state,
+                    reason_code: reason.into(),
+                    ..spoiled.clone()
+                },
+            )
+            .to_wire()
+            .unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+        }
+
+        let mut reissue = order();
+        reissue.card_id = id("card-2");
+        let wire = Event::intent(4, at(), &reissue)
+            .reissuing(&id("card-1"))
+            .to_wire()
+            .unwrap();
+        assert_eq!(wire["reissue_of"], "card-1");
+        assert!(
+            Event::intent(4, at(), &reissue)
+                .reissuing(&id("card-2"))
+                .to_wire()
+                .is_err()
+        );
+        assert!(
+            Event::intent(4, at(), &reissue)
+                .reissuing(&id(CANARY))
+                .to_wire()
+                .is_err()
+        );
+        // Only an intent can be a reissue.
+        let t = Event::transition(5, at(), &id("card-2"), "jane", OrderState::Sending)
+            .reissuing(&id("card-1"));
+        assert!(t.to_wire().unwrap().get("reissue_of").is_none());
     }
 
     #[test]

@@ -43,7 +43,10 @@
 //! ```
 
 mod admin;
+mod approvals;
+mod cases;
 mod connect;
+mod counter;
 mod desk;
 mod error;
 mod event;
@@ -58,14 +61,26 @@ pub use admin::{
     DESK_GROUP_ROLE, DeskRegistration, LedgerAdmin, LedgerStatus, MigrationReport, NewDesk,
     SCHEMA_HISTORY_TABLE, latest_schema_version,
 };
+pub use approvals::{
+    Approval, ApprovalRequest, ApprovalStatus, Decision, MAX_APPROVAL_TIMEOUT, MAX_APPROVALS,
+    MIN_APPROVAL_TIMEOUT,
+};
+pub use cases::{CaseEvent, CaseEventKind, ExceptionCase};
 pub use connect::{
     ClientIdentity, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, STATEMENT_TIMEOUT, connect_sql,
 };
+pub use counter::{
+    CounterStat, CounterTime, DayBalance, MAX_REPORT_DAYS, MAX_SLOWEST, MAX_UTC_OFFSET_MINUTES,
+    SlowOrder,
+};
 pub use desk::Ledger;
-pub use error::{LedgerError, Result};
-pub use event::{Change, Event, MAX_EVENTS_PER_APPEND, OrderIntent, Transition};
+pub use error::{LedgerError, Result, Rule};
+pub use event::{Change, Event, MAX_EVENTS_PER_APPEND, OrderIntent, Spoiled, Transition};
 pub use ids::{BranchId, DESK_ROLE_PREFIX, DeskId, DeskKind, MAX_LEDGER_ID_CHARS, RegionId};
-pub use notify::{CHANNEL, OrderChanged, OrderChanges};
+pub use notify::{
+    CHANNEL, COUNTER_CHANNEL, CounterChanged, CounterChanges, CounterKind, OrderChanged,
+    OrderChanges,
+};
 pub use query::{Cursor, OrderQuery, Page, Search, SearchMode};
 pub use report::Scope;
 pub use types::{DeskIdentity, DeskSyncState, HistoryEntry, LedgerOrder, OrderDetail, SyncReport};

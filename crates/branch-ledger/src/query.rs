@@ -356,7 +356,8 @@ impl Ledger {
         // row): the planner then picks the timeline index in every monthly partition.
         let sql = format!(
             "SELECT {order_cols}, h.desk_id, h.seq, h.at, h.received_at, h.kind, h.state, \
-                    h.operator, h.d1_status, h.operation_id, h.error_code, h.error_message, h.detail \
+                    h.operator, h.d1_status, h.operation_id, h.error_code, h.error_message, h.detail, \
+                    h.reason_code \
              FROM ledger.orders AS o \
              LEFT JOIN LATERAL ( \
                  SELECT e.* FROM ledger.order_events AS e \
@@ -378,7 +379,35 @@ impl Ledger {
                 history.push(HistoryEntry::from_row_at(r, offset)?);
             }
         }
-        Ok(OrderDetail { order, history })
+        let branch_name = branch.as_str();
+        let card_name = card_id.as_str();
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&branch_name, &card_name];
+        let counter = self.client.query_one(
+            "SELECT o.reissue_of, o.spoiled_at, o.spoiled_reason, \
+                    ARRAY(SELECT r.card_id::text FROM ledger.orders AS r \
+                          WHERE r.branch_id = $1 AND r.reissue_of = $2 \
+                          ORDER BY r.created_at, r.card_id) \
+             FROM ledger.orders AS o WHERE o.branch_id = $1 AND o.card_id = $2",
+            &params,
+        );
+        let (counter, approval, case) = tokio::try_join!(
+            async { counter.await.map_err(LedgerError::from) },
+            self.approval_in(branch, card_id),
+            self.case_history(branch, card_id)
+        )?;
+        let spoiled_at: Option<time::OffsetDateTime> = counter.try_get(1)?;
+        let spoiled_reason: Option<String> = counter.try_get(2)?;
+        Ok(OrderDetail {
+            order,
+            history,
+            reissue_of: counter.try_get(0)?,
+            spoiled: spoiled_at
+                .zip(spoiled_reason)
+                .map(|(at, reason)| (crate::types::to_timestamp(at), reason)),
+            reissued_by: counter.try_get(3)?,
+            approval,
+            case,
+        })
     }
 }
 

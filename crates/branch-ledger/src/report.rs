@@ -33,7 +33,12 @@ fn bucket_millis(bucket: Bucket) -> i64 {
 
 /// `WHERE` conditions of a report over `range`, `branches` (the visible ones, or the one asked
 /// for) and `scope` (orders aliased `o`).
-fn scoped(sql: &mut Sql, range: TimeRange, branches: &[String], scope: &Scope) -> Result<String> {
+pub(crate) fn scoped(
+    sql: &mut Sql,
+    range: TimeRange,
+    branches: &[String],
+    scope: &Scope,
+) -> Result<String> {
     let mut conds = vec![format!(
         "o.branch_id = ANY({}::text[])",
         sql.param(branches.to_vec())
@@ -142,9 +147,10 @@ impl Ledger {
         })
     }
 
-    /// Orders that need a person, in `scope`: `failed`, `rejected`, `outcome_unknown`, and
-    /// `accepted` / `in_production` unchanged for longer than `q.stuck_after` (by the server's
-    /// clock). Newest first, at most `q.limit` (1..=[`MAX_EXCEPTIONS`]).
+    /// Orders that need a person, in `scope`: `failed`, `rejected`, `outcome_unknown`,
+    /// `no_record`, and `accepted` / `in_production` unchanged for longer than `q.stuck_after`
+    /// (by the server's clock), unless their exception was resolved (it stays in the history).
+    /// Newest first, at most `q.limit` (1..=[`MAX_EXCEPTIONS`]).
     pub async fn exceptions(&self, q: &ExceptionQuery, scope: &Scope) -> Result<Vec<LedgerOrder>> {
         if q.limit == 0 || q.limit > MAX_EXCEPTIONS {
             return Err(LedgerError::InvalidQuery(format!(
@@ -168,10 +174,15 @@ impl Ledger {
         }
         let stuck = sql.param(q.stuck_after.as_secs_f64());
         conds.push(format!(
-            "(o.state IN ('failed', 'rejected', 'outcome_unknown') \
+            "(o.state IN ('failed', 'rejected', 'outcome_unknown', 'no_record') \
               OR (o.state IN ('accepted', 'in_production') \
                   AND o.updated_at < now() - make_interval(secs => {stuck})))"
         ));
+        conds.push(
+            "NOT EXISTS (SELECT 1 FROM ledger.exception_events AS x \
+             WHERE x.branch_id = o.branch_id AND x.card_id = o.card_id AND x.kind = 'resolved')"
+                .to_owned(),
+        );
         let limit = sql.param(i64::from(q.limit));
         sql.text = newest_orders(&mut sql, &branches, &conds, &limit);
         let rows = self.client.query(&sql.text, &sql.params()).await?;

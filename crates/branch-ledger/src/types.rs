@@ -137,7 +137,7 @@ pub struct HistoryEntry {
     pub at: Timestamp,
     /// When the ledger received it (the server's clock).
     pub received_at: Timestamp,
-    /// `intent` or `transition`.
+    /// `intent`, `transition` or `spoiled`.
     pub kind: String,
     /// State after the change.
     pub state: OrderState,
@@ -153,11 +153,14 @@ pub struct HistoryEntry {
     pub error_message: Option<String>,
     /// Plain-text detail.
     pub detail: Option<String>,
+    /// Why the card was spoiled (a `spoiled` event).
+    pub reason_code: Option<String>,
 }
 
 impl HistoryEntry {
     /// Reads the history columns starting at column `o`: desk_id, seq, at, received_at, kind,
-    /// state, operator, d1_status, operation_id, error_code, error_message, detail.
+    /// state, operator, d1_status, operation_id, error_code, error_message, detail,
+    /// reason_code.
     pub(crate) fn from_row_at(r: &Row, o: usize) -> Result<Self> {
         let state: String = r.try_get(o + 5)?;
         Ok(Self {
@@ -173,6 +176,7 @@ impl HistoryEntry {
             error_code: r.try_get(o + 9)?,
             error_message: r.try_get(o + 10)?,
             detail: r.try_get(o + 11)?,
+            reason_code: r.try_get(o + 12)?,
         })
     }
 }
@@ -184,6 +188,16 @@ pub struct OrderDetail {
     pub order: LedgerOrder,
     /// Its events, by the desks' time (then by arrival).
     pub history: Vec<HistoryEntry>,
+    /// The spoiled order this one replaces (a reissue).
+    pub reissue_of: Option<CardId>,
+    /// When its card was reported spoiled, and why (the reason code).
+    pub spoiled: Option<(Timestamp, String)>,
+    /// The orders that replace this one, oldest first.
+    pub reissued_by: Vec<CardId>,
+    /// The approval request of the order, with both names and the comment.
+    pub approval: Option<crate::approvals::Approval>,
+    /// Its exception's history: taken, commented, resolved.
+    pub case: Vec<crate::cases::CaseEvent>,
 }
 
 /// Where one desk's stream stands in the ledger.

@@ -40,18 +40,19 @@ async fn migrate_creates_the_schema_once_and_reports_the_version() {
             "V1__schema",
             "V2__append",
             "V3__security",
-            "V4__not_sent_and_no_record"
+            "V4__not_sent_and_no_record",
+            "V5__counter"
         ]
     );
     assert_eq!(report.version, latest_schema_version());
-    assert_eq!(latest_schema_version(), 4);
+    assert_eq!(latest_schema_version(), 5);
     let again = common_migrate(&mut admin).await;
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 4);
+    assert_eq!(again.version, 5);
 
     let status = admin.status().await.unwrap();
-    assert_eq!(status.schema_version, Some(4));
-    assert_eq!(status.expected_schema_version, 4);
+    assert_eq!(status.schema_version, Some(5));
+    assert_eq!(status.expected_schema_version, 5);
     // This month's and next month's partitions exist.
     assert!(
         status.history_partitions.len() >= 2,
@@ -215,6 +216,43 @@ async fn status_shows_each_desks_sync_and_the_dump_holds_no_card_number() {
     ])
     .await
     .unwrap();
+    // The counter workflows' free text too: an approval's reason and comment, an exception's
+    // comment and resolution.
+    let approver = ledger.desk("sup", "B1").await.connect().await;
+    api.request_approval(&branch_ledger::ApprovalRequest {
+        card_id: cid("card-4"),
+        operator: "jane".into(),
+        consumer_id: desk_domain::ConsumerId::parse("C-4").unwrap(),
+        product_id: "P".into(),
+        station_id: "S".into(),
+        issuance_type: "REPLACEMENT".into(),
+        pan_last4: order_journal::PanLast4::new("5556").unwrap(),
+        reason: format!("old card {CANARY_PAN} stolen"),
+        timeout: std::time::Duration::from_secs(60),
+    })
+    .await
+    .unwrap();
+    approver
+        .decide_approval(
+            &cid("card-4"),
+            "bob",
+            branch_ledger::Decision::Decline,
+            Some(&format!("{CANARY_PAN}?")),
+        )
+        .await
+        .unwrap();
+    approver
+        .take_exception(&cid("card-2"), "bob")
+        .await
+        .unwrap();
+    approver
+        .comment_exception(&cid("card-2"), "bob", &format!("he said {CANARY_PAN}"))
+        .await
+        .unwrap();
+    approver
+        .resolve_exception(&cid("card-2"), "bob", &format!("ok {CANARY_PAN}"))
+        .await
+        .unwrap();
     // And an identifier field refuses it before sending.
     let mut bad = order("card-3");
     bad.consumer_id = desk_domain::ConsumerId::parse(CANARY_PAN).unwrap();
@@ -249,6 +287,7 @@ async fn status_shows_each_desks_sync_and_the_dump_holds_no_card_number() {
     );
     let text = String::from_utf8_lossy(&dump.stdout);
     assert!(text.contains("card-2"), "the dump holds the orders");
+    assert!(text.contains("card-4"), "the dump holds the approvals");
     assert!(text.contains("[number removed]"));
     assert!(
         !text.contains(CANARY_PAN),

@@ -148,11 +148,13 @@ fn migrate_add_desk_and_status_as_the_dba() {
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}{err}");
     assert!(
-        out.contains("Applied V1__schema, V2__append, V3__security, V4__not_sent_and_no_record"),
+        out.contains(
+            "Applied V1__schema, V2__append, V3__security, V4__not_sent_and_no_record, V5__counter"
+        ),
         "{out}"
     );
     let o = env.run(&["ledger", "migrate"], &admin);
-    assert!(text(&o).0.contains("is up to date (schema version 4)"));
+    assert!(text(&o).0.contains("is up to date (schema version 5)"));
 
     let desk = unique("B42-D");
     let o = env.run(
@@ -193,7 +195,7 @@ fn migrate_add_desk_and_status_as_the_dba() {
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}{err}");
     assert!(
-        out.contains("schema      version 4 (this build: 4)"),
+        out.contains("schema      version 5 (this build: 5)"),
         "{out}"
     );
     assert!(out.contains("TLS"), "{out}");
@@ -201,7 +203,7 @@ fn migrate_add_desk_and_status_as_the_dba() {
 
     let o = env.run(&["ledger", "status", "--json"], &admin);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(json["schema_version"], 4);
+    assert_eq!(json["schema_version"], 5);
     assert_eq!(json["sync"]["desks"][0]["desk_id"], desk.as_str());
     assert_eq!(json["sync"]["desks"][0]["last_seq"], 0);
 

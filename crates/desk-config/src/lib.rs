@@ -14,6 +14,7 @@
 //! The configuration only holds public material; secrets live in the OS keychain
 //! (`desk-secrets`).
 
+mod counter;
 pub mod dev_hooks;
 mod error;
 mod keys;
@@ -27,6 +28,7 @@ mod sources;
 mod trust;
 mod validate;
 
+pub use counter::{APPROVAL_TIMEOUT_SECONDS, ApprovalsConfig, MAX_SPOILED_REASONS, SpoiledConfig};
 pub use error::{ConfigError, Problem};
 pub use keys::{MAX_KEY_LABEL, MAX_TOKEN_LABEL};
 pub use ledger::{DESK_ROLE_PREFIX, LedgerConfig};

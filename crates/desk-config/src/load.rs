@@ -54,6 +54,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "log",
     "keys",
     "ledger",
+    "approvals",
+    "spoiled",
 ];
 
 /// Sections as deserialized; `None` (or a missing list element) when it could not be read, in
@@ -79,6 +81,8 @@ pub(crate) struct Draft {
     /// upper bound for a per-user file or a variable. `None` when no machine file was read.
     pub machine_idle_bound: Option<u32>,
     pub ledger: Option<LedgerConfig>,
+    pub approvals: Option<crate::counter::ApprovalsConfig>,
+    pub spoiled: Option<crate::counter::SpoiledConfig>,
 }
 
 /// Collects problems and knows where each merged value came from.
@@ -486,6 +490,8 @@ fn read_draft(reporter: &mut Reporter<'_>, root: &Value) -> Draft {
         machine_file: None,
         machine_idle_bound: None,
         ledger: section(reporter, dict.get("ledger"), "ledger"),
+        approvals: section(reporter, dict.get("approvals"), "approvals"),
+        spoiled: section(reporter, dict.get("spoiled"), "spoiled"),
     }
 }
 

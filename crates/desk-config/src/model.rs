@@ -84,6 +84,10 @@ pub struct Config {
     pub keys: KeysConfig,
     /// The branch ledger (machine-wide file only; not configured by default).
     pub ledger: LedgerConfig,
+    /// Which orders need a second person's approval (machine-wide file only; none by default).
+    pub approvals: crate::counter::ApprovalsConfig,
+    /// The reasons for a spoiled card.
+    pub spoiled: crate::counter::SpoiledConfig,
 }
 
 /// The base URLs the D1 client must use.
@@ -187,6 +191,8 @@ impl Config {
             log: LogConfig::default(),
             keys: KeysConfig::default(),
             ledger: LedgerConfig::default(),
+            approvals: crate::counter::ApprovalsConfig::default(),
+            spoiled: crate::counter::SpoiledConfig::default(),
         }
     }
 

@@ -149,6 +149,18 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
     if let Some(ledger) = &draft.ledger {
         crate::ledger::check_ledger(r, ledger);
     }
+    if let Some(approvals) = &draft.approvals {
+        crate::counter::check_approvals(
+            r,
+            approvals,
+            draft.services.as_ref(),
+            draft.products.as_deref(),
+            draft.ledger.as_ref().is_some_and(|l| l.is_configured()),
+        );
+    }
+    if let Some(spoiled) = &draft.spoiled {
+        crate::counter::check_spoiled(r, spoiled);
+    }
 
     let mut d1 = draft.d1?;
     let mut services = draft.services?;
@@ -182,6 +194,8 @@ pub(crate) fn validate(r: &mut Reporter<'_>, draft: Draft) -> Option<Config> {
         log: draft.log?,
         keys: draft.keys?,
         ledger: draft.ledger?,
+        approvals: draft.approvals?,
+        spoiled: draft.spoiled?,
     })
 }
 

@@ -77,6 +77,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_consumer_search",
         include_str!("../migrations/0005_consumer_search.sql"),
     ),
+    (
+        6,
+        "0006_counter",
+        include_str!("../migrations/0006_counter.sql"),
+    ),
 ];
 
 /// How long a connection waits for a lock held by another connection or process.

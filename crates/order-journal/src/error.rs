@@ -134,6 +134,16 @@ pub enum JournalError {
         card_id: String,
     },
 
+    /// A spoiled-card report or a reissue that the counter rules refuse (the order is not
+    /// finished, already spoiled, or not spoiled).
+    #[error("order {card_id}: {reason}")]
+    SpoiledRule {
+        /// The order.
+        card_id: String,
+        /// Why, in plain words.
+        reason: &'static str,
+    },
+
     /// Writing the CSV export failed (the destination, not the journal).
     #[error("the export could not be written: {0}")]
     Export(String),

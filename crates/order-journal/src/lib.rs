@@ -39,6 +39,7 @@ mod outbox;
 mod queries;
 mod retention;
 pub mod sanitize;
+mod spoiled;
 mod station;
 mod statistics;
 #[doc(hidden)]
@@ -49,12 +50,15 @@ mod write;
 pub use db::{BUSY_TIMEOUT, Clock, Journal, JournalIdentity, PreSendSync, lock_path};
 pub use error::{JournalError, Result};
 pub use export::{CSV_HEADER, csv_safe};
-pub use outbox::{ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent};
+pub use outbox::{
+    ForeignChange, MAX_OUTBOX_BATCH, OutboxBacklog, OutboxEvent, OutboxIntent, OutboxSpoiled,
+};
 pub use queries::{
     Cursor, DEFAULT_PAGE_SIZE, ExceptionQuery, MAX_EXCEPTIONS, MAX_FILTER_CHARS, MAX_PAGE_SIZE,
     MAX_SEARCH_CHARS, MIN_PREFIX_CHARS, MatchMode, OrderQuery, Page, Search, TimeRange,
 };
 pub use retention::{DEFAULT_RETENTION, MIN_RETENTION};
+pub use spoiled::{CounterLinks, ForeignSpoiled, can_be_spoiled};
 pub use station::StationActivity;
 pub use statistics::{Bucket, BucketCount, LabelCount, MAX_BUCKETS, Stats};
 pub use types::{

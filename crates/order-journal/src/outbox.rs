@@ -32,6 +32,8 @@ pub struct OutboxEvent {
     pub state: OrderState,
     /// The order's labels when this is its intent (its first event); `None` for a transition.
     pub intent: Option<OutboxIntent>,
+    /// The card was reported spoiled (`state` is the order's state then); `None` otherwise.
+    pub spoiled: Option<OutboxSpoiled>,
     pub d1_status: Option<String>,
     pub operation_id: Option<OperationId>,
     pub error_code: Option<String>,
@@ -49,6 +51,17 @@ pub struct OutboxIntent {
     pub pan_last4: PanLast4,
     pub issuer_request_id: IssuerRequestId,
     pub correlation_id: CorrelationId,
+    /// The spoiled order this one replaces (a reissue).
+    pub reissue_of: Option<CardId>,
+}
+
+/// A spoiled card: the destruction log's entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxSpoiled {
+    /// A code from the configured list.
+    pub reason_code: String,
+    /// The last 4 digits of the spoiled card.
+    pub pan_last4: PanLast4,
 }
 
 /// A change of an order this journal does not hold (e.g. D1's answer about another desk's
@@ -86,11 +99,16 @@ pub(crate) struct QueuedTransition<'a> {
     pub detail: Option<&'a str>,
 }
 
-pub(crate) fn queue_intent(conn: &Connection, at: i64, order: &NewOrder) -> Result<()> {
+pub(crate) fn queue_intent(
+    conn: &Connection,
+    at: i64,
+    order: &NewOrder,
+    reissue_of: Option<&CardId>,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO ledger_outbox (at, card_id, operator, kind, state, consumer_id, product_id,
-             station_id, issuance_type, pan_last4, issuer_request_id, correlation_id)
-         VALUES (?1, ?2, ?3, 'intent', 'intent', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             station_id, issuance_type, pan_last4, issuer_request_id, correlation_id, reissue_of)
+         VALUES (?1, ?2, ?3, 'intent', 'intent', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         at,
@@ -103,6 +121,31 @@ pub(crate) fn queue_intent(conn: &Connection, at: i64, order: &NewOrder) -> Resu
         order.pan_last4.as_str(),
         order.issuer_request_id,
         order.correlation_id,
+        reissue_of,
+    ])?;
+    Ok(())
+}
+
+/// Queues a spoiled card (inside the report's transaction).
+pub(crate) fn queue_spoiled(
+    conn: &Connection,
+    at: i64,
+    card_id: &CardId,
+    operator: &str,
+    state: OrderState,
+    spoiled: &OutboxSpoiled,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO ledger_outbox (at, card_id, operator, kind, state, pan_last4, reason_code)
+         VALUES (?1, ?2, ?3, 'spoiled', ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        at,
+        card_id,
+        operator,
+        state.as_str(),
+        spoiled.pan_last4.as_str(),
+        spoiled.reason_code,
     ])?;
     Ok(())
 }
@@ -146,6 +189,8 @@ struct StoredEvent {
     error_message: Option<String>,
     detail: Option<String>,
     labels: [Option<String>; 7],
+    reissue_of: Option<String>,
+    reason_code: Option<String>,
 }
 
 fn read_stored(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -170,6 +215,8 @@ fn read_stored(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
             row.get(16)?,
             row.get(17)?,
         ],
+        reissue_of: row.get(18)?,
+        reason_code: row.get(19)?,
     })
 }
 
@@ -177,6 +224,20 @@ impl StoredEvent {
     fn checked(self) -> Result<OutboxEvent> {
         let corrupt = |column| JournalError::Corrupt { column };
         let state = OrderState::parse(&self.state).ok_or(corrupt("ledger_outbox.state"))?;
+        let spoiled = if self.kind == "spoiled" {
+            let last4 = self.labels[4]
+                .as_deref()
+                .ok_or(corrupt("ledger_outbox.pan_last4"))?;
+            Some(OutboxSpoiled {
+                reason_code: self
+                    .reason_code
+                    .clone()
+                    .ok_or(corrupt("ledger_outbox.reason_code"))?,
+                pan_last4: PanLast4::new(last4).map_err(|_| corrupt("ledger_outbox.pan_last4"))?,
+            })
+        } else {
+            None
+        };
         let intent = if self.kind == "intent" {
             let [
                 consumer,
@@ -200,6 +261,11 @@ impl StoredEvent {
                     .map_err(|_| corrupt("ledger_outbox.issuer_request_id"))?,
                 correlation_id: CorrelationId::parse(label(correlation)?)
                     .map_err(|_| corrupt("ledger_outbox.correlation_id"))?,
+                reissue_of: self
+                    .reissue_of
+                    .map(CardId::parse)
+                    .transpose()
+                    .map_err(|_| corrupt("ledger_outbox.reissue_of"))?,
             })
         } else {
             None
@@ -211,6 +277,7 @@ impl StoredEvent {
             operator: self.operator,
             state,
             intent,
+            spoiled,
             d1_status: self.d1_status,
             operation_id: self
                 .operation_id
@@ -237,7 +304,8 @@ impl Journal {
             let mut st = c.prepare_cached(
                 "SELECT seq, at, card_id, operator, kind, state, d1_status, operation_id,
                      error_code, error_message, detail, consumer_id, product_id, station_id,
-                     issuance_type, pan_last4, issuer_request_id, correlation_id
+                     issuance_type, pan_last4, issuer_request_id, correlation_id, reissue_of,
+                     reason_code
                  FROM ledger_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = st.query_map(params![after_seq, limit], read_stored)?;

@@ -29,6 +29,32 @@ pub fn refuse_pan_shaped(field: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Most characters of a reason code.
+pub const MAX_REASON_CODE_CHARS: usize = 40;
+
+/// A reason code from a configured list (a spoiled card's reason): `^[a-z][a-z0-9_]{0,39}$`.
+/// The ledger's `reason_code` domain is the same rule.
+pub fn check_reason_code(field: &'static str, value: &str) -> Result<()> {
+    let mut bytes = value.bytes();
+    match bytes.next() {
+        None => return Err(invalid(field, "it is empty")),
+        Some(b) if !b.is_ascii_lowercase() => {
+            return Err(invalid(field, "it must start with a letter a-z"));
+        }
+        Some(_) => {}
+    }
+    if value.len() > MAX_REASON_CODE_CHARS {
+        return Err(invalid(field, "it is longer than 40 characters"));
+    }
+    if !bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(invalid(
+            field,
+            "only letters a-z, digits and '_' are allowed",
+        ));
+    }
+    Ok(())
+}
+
 /// Configuration labels and the operator name: 1..=max printable characters, nothing PAN-shaped.
 pub fn check_label(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
     if value.trim().is_empty() {
@@ -159,6 +185,25 @@ mod tests {
     use super::*;
 
     const CANARY: &str = "4000056655665556";
+
+    #[test]
+    fn reason_codes_are_short_lower_case_words() {
+        for ok in ["misprint", "wrong_data", "a", "test_card2", &"r".repeat(40)] {
+            assert!(check_reason_code("reason", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Misprint",
+            "2nd",
+            "_x",
+            "wrong data",
+            "wrong-data",
+            "é",
+            &"r".repeat(41),
+        ] {
+            assert!(check_reason_code("reason", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn scrub_removes_plain_grouped_and_embedded_runs() {

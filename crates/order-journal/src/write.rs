@@ -114,6 +114,17 @@ impl Journal {
     /// Refuses invalid identifiers ([`JournalError::InvalidInput`], naming the field but never
     /// its value) and a card id already in the journal ([`JournalError::DuplicateCardId`]).
     pub fn record_intent(&self, order: &NewOrder) -> Result<OrderId> {
+        self.record_intent_of(order, None)
+    }
+
+    /// [`Journal::record_intent`] of a reissue: the new order replaces `reissue_of`, a spoiled
+    /// order (when it is in this journal it must have been reported spoiled; another desk's
+    /// order is the caller's to check, in the ledger).
+    pub(crate) fn record_intent_of(
+        &self,
+        order: &NewOrder,
+        reissue_of: Option<&CardId>,
+    ) -> Result<OrderId> {
         check_label("operator", &order.operator, 256)?;
         check_label("product_id", &order.product_id, 128)?;
         check_label("station_id", &order.station_id, 128)?;
@@ -140,11 +151,14 @@ impl Journal {
                     card_id: order.card_id.to_string(),
                 });
             }
+            if let Some(original) = reissue_of {
+                crate::spoiled::check_reissue(&tx, &order.card_id, original)?;
+            }
             tx.prepare_cached(
                 "INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
                      issuance_type, pan_last4, card_id, issuer_request_id, correlation_id, state,
-                     updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'intent', ?1)",
+                     updated_at, reissue_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'intent', ?1, ?11)",
             )?
             .execute(params![
                 now,
@@ -157,13 +171,14 @@ impl Journal {
                 order.card_id,
                 order.issuer_request_id,
                 order.correlation_id,
+                reissue_of,
             ])?;
             let id = tx.last_insert_rowid();
             tx.prepare_cached(
                 "INSERT INTO order_events (order_id, at, state) VALUES (?1, ?2, 'intent')",
             )?
             .execute(params![id, now])?;
-            crate::outbox::queue_intent(&tx, now, order)?;
+            crate::outbox::queue_intent(&tx, now, order, reissue_of)?;
             tx.commit()?;
             Ok(OrderId(id))
         })

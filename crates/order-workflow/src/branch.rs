@@ -39,7 +39,13 @@ fn millis(t: Timestamp) -> f64 {
     t.as_millis() as f64
 }
 
-fn ledger_error(error: LedgerError) -> WorkflowError {
+pub(crate) fn ledger_error(error: LedgerError) -> WorkflowError {
+    if let LedgerError::Refused { rule, message } = error {
+        return WorkflowError::Refused {
+            code: crate::Refusal::from_rule(rule),
+            message,
+        };
+    }
     WorkflowError::Ledger {
         code: error.kind().to_owned(),
         message: error.to_string(),
@@ -47,7 +53,7 @@ fn ledger_error(error: LedgerError) -> WorkflowError {
 }
 
 impl OrderDesk {
-    async fn branch_ledger(&self) -> Result<Option<Ledger>, WorkflowError> {
+    pub(crate) async fn branch_ledger(&self) -> Result<Option<Ledger>, WorkflowError> {
         match self.ledger() {
             None => Ok(None),
             Some(link) => link.ledger().await.map(Some).map_err(ledger_error),
@@ -59,7 +65,7 @@ impl OrderDesk {
         self.ledger().is_some()
     }
 
-    fn branch_row(&self, o: LedgerOrder) -> OrderRow {
+    pub(crate) fn branch_row(&self, o: LedgerOrder) -> OrderRow {
         let checked = self
             .last_checked(&o.card_id)
             .map_or(o.updated_at, |c| c.max(o.updated_at));
@@ -148,7 +154,22 @@ impl OrderDesk {
             .detail(&branch, card_id)
             .await
             .map_err(ledger_error)?;
+        let approval = detail.approval.map(|a| self.approval_view(a));
+        let case = detail
+            .case
+            .into_iter()
+            .map(crate::counter_reports::CaseStep::from)
+            .collect();
+        let counter = crate::counter::CounterLinks {
+            reissue_of: detail.reissue_of,
+            spoiled_at: detail.spoiled.as_ref().map(|(at, _)| millis(*at)),
+            spoiled_reason: detail.spoiled.map(|(_, reason)| reason),
+            reissued_by: detail.reissued_by,
+        };
         Ok(Some(OrderTimeline {
+            counter,
+            approval,
+            case,
             order: self.branch_row(detail.order),
             history: detail
                 .history

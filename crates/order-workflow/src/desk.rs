@@ -13,7 +13,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::catalog::Catalog;
 use crate::draft::OrderDraft;
-use crate::error::WorkflowError;
+use crate::error::{Refusal, WorkflowError};
 use crate::ledger_sync::{LedgerLink, LedgerStatus};
 use crate::views::{FormOptions, OrderChanged, OrderProgress, OrderReview, SubmittedOrder};
 
@@ -30,6 +30,10 @@ pub struct DeskSettings {
     /// full disk would make them. Always 0 outside tests (the app reads it from a debug-only
     /// variable).
     pub failing_acceptance_writes: u32,
+    /// Which orders need a second person's approval, and how long a request waits.
+    pub approvals: desk_config::ApprovalsConfig,
+    /// The reasons offered for a spoiled card.
+    pub spoiled: desk_config::SpoiledConfig,
 }
 
 impl Default for DeskSettings {
@@ -38,6 +42,8 @@ impl Default for DeskSettings {
             no_record_after: Duration::from_secs(600),
             check_concurrency: 4,
             failing_acceptance_writes: 0,
+            approvals: desk_config::ApprovalsConfig::default(),
+            spoiled: desk_config::SpoiledConfig::default(),
         }
     }
 }
@@ -74,6 +80,17 @@ pub(crate) struct Inner {
     ledger: OnceLock<LedgerLink>,
     /// Why a configured ledger could not even be set up (e.g. no client identity).
     ledger_problem: OnceLock<String>,
+    /// The order the teller's form handed over while it waits for a second person's approval:
+    /// its encrypted request (the clear card data was wiped when it was encrypted). Memory
+    /// only; dropped (and its bytes wiped) on every end.
+    pub(crate) held: Mutex<Option<crate::approvals::Held>>,
+    /// Notified when the held order is taken or dropped (a cancel wakes the waiting window).
+    pub(crate) held_changed: Notify,
+    /// The approvals or exceptions of the branch changed (the ledger's counter stream).
+    pub(crate) counter_changes: broadcast::Sender<branch_ledger::CounterKind>,
+    /// What this session's orders looked like without their card data (design, lines,
+    /// priority), for a reissue's form. Memory only, the latest few.
+    pub(crate) templates: Mutex<crate::counter::Templates>,
 }
 
 impl OrderDesk {
@@ -102,6 +119,10 @@ impl OrderDesk {
                 journal_written: Arc::new(Notify::new()),
                 ledger: OnceLock::new(),
                 ledger_problem: OnceLock::new(),
+                held: Mutex::new(None),
+                held_changed: Notify::new(),
+                counter_changes: broadcast::channel(64).0,
+                templates: Mutex::new(crate::counter::Templates::default()),
             }),
         }
     }
@@ -237,16 +258,40 @@ impl OrderDesk {
             card_carrier: services.card_carrier.clone(),
             pin_mailer: services.pin_mailer == Some(true),
             alpha_card: services.alpha_card == Some(true),
+            needs_approval: self.needs_approval(draft),
         })
     }
 
     /// Orders the card: checks, encrypts, journals the intent, then sends. The draft (and
-    /// its card data) is wiped when this returns.
+    /// its card data) is wiped when this returns. An order that needs a second person's
+    /// approval is refused (`approval_needed`): it goes through
+    /// [`OrderDesk::request_approval`].
     pub async fn submit(
         &self,
         draft: OrderDraft,
         progress: impl Fn(OrderProgress) + Send + Sync,
     ) -> Result<SubmittedOrder, WorkflowError> {
+        if self.needs_approval(&draft) {
+            return Err(WorkflowError::Refused {
+                code: Refusal::ApprovalNeeded,
+                message: "this order needs a second person's approval before it is sent".into(),
+            });
+        }
+        let reissue_of = self.check_reissue(draft.reissue_of.as_deref()).await?;
+        let template = crate::counter::Template::of(&draft);
+        let (new_order, prepared) = self.prepare(draft, &progress)?;
+        self.remember(&new_order.card_id, template);
+        self.record_and_send(new_order, prepared, reissue_of, &progress)
+            .await
+    }
+
+    /// Checks and encrypts a draft under new ids: the order's journal record and its encrypted
+    /// request. The draft and its clear card data are wiped when this returns.
+    pub(crate) fn prepare(
+        &self,
+        draft: OrderDraft,
+        progress: &(impl Fn(OrderProgress) + Send + Sync),
+    ) -> Result<(NewOrder, PreparedOrder), WorkflowError> {
         let checked = draft
             .check(&self.inner.catalog)
             .map_err(WorkflowError::Invalid)?;
@@ -275,12 +320,26 @@ impl OrderDesk {
             ids,
         )
         .map_err(|e| WorkflowError::d1(e, None))?;
-        self.in_journal(move |j| j.record_intent(&new_order))
-            .await?;
+        Ok((new_order, prepared))
+    }
+
+    /// Journals the intent (a reissue with its link), then sends.
+    pub(crate) async fn record_and_send(
+        &self,
+        new_order: NewOrder,
+        prepared: PreparedOrder,
+        reissue_of: Option<CardId>,
+        progress: &(impl Fn(OrderProgress) + Send + Sync),
+    ) -> Result<SubmittedOrder, WorkflowError> {
+        self.in_journal(move |j| match &reissue_of {
+            Some(original) => j.record_reissue_intent(&new_order, original),
+            None => j.record_intent(&new_order),
+        })
+        .await?;
         crate::crash::point(crate::crash::INTENT_RECORDED);
         let prepared = Arc::new(prepared);
         self.keep_resendable(&prepared);
-        self.send(prepared, &progress).await
+        self.send(prepared, progress).await
     }
 
     /// Sends again an order held by this session (same card id, same encrypted data): after

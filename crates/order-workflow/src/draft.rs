@@ -4,7 +4,7 @@
 
 use d1_client::{CardCarrierConfig, CardDesign, CardRequestInstant, Services};
 use desk_domain::{CardDataInput, FieldError, FieldErrorCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::catalog::{Catalog, Product};
@@ -24,6 +24,8 @@ pub struct OrderDraft {
     pub card: CardDataInput,
     pub design: DesignDraft,
     pub carrier: CarrierDraft,
+    /// The spoiled order this one replaces (a reissue), when the form was opened from it.
+    pub reissue_of: Option<String>,
     pub services: ServicesDraft,
 }
 
@@ -40,7 +42,7 @@ pub struct ServicesDraft {
 }
 
 /// `cardDesign` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DesignDraft {
@@ -52,7 +54,7 @@ pub struct DesignDraft {
 }
 
 /// `cardCarrierConfig` as typed.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct CarrierDraft {
@@ -286,6 +288,7 @@ impl OrderDraft {
                 multi_card_id: nfc_opt(&self.carrier.multi_card_id),
                 multi_card_order: self.carrier.multi_card_order.clone(),
             },
+            reissue_of: self.reissue_of.clone(),
             services: self.services.clone(),
         }
     }

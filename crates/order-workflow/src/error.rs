@@ -42,6 +42,10 @@ pub enum WorkflowError {
     /// the logs; `message` for the logs only).
     #[error("the branch ledger: {message}")]
     Ledger { code: String, message: String },
+    /// A counter workflow step refused by a rule (`code`: which one, the window's words;
+    /// `message` for the logs only).
+    #[error("{message}")]
+    Refused { code: Refusal, message: String },
     /// The order is past sending (D1 has it, or it is final): it is never sent again.
     #[error("order {card_id} is {state}: it cannot be sent again")]
     NotSendable {
@@ -80,6 +84,95 @@ pub enum WorkflowError {
 pub enum ErrorCode {
     D1(D1ErrorCode),
     Desk(DeskErrorCode),
+    Refused(Refusal),
+}
+
+/// Why a counter workflow step was refused (dual control, spoiled cards and reissues,
+/// exceptions): the branch ledger's rules and the desk's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// The approver is the person who asked for the approval.
+    SelfApproval,
+    /// The approval request has expired.
+    Expired,
+    /// The approval request was already decided (or canceled).
+    AlreadyDecided,
+    /// No such approval request in this branch (or not this desk's).
+    NoRequest,
+    /// Only a finished order (done or failed) can be reported spoiled.
+    NotFinished,
+    /// The card was already reported spoiled.
+    AlreadySpoiled,
+    /// A reissue must replace a card reported spoiled.
+    NotSpoiled,
+    /// A done order is not an exception.
+    NotAnException,
+    /// The exception has been resolved.
+    Resolved,
+    /// Only the person who took the exception can resolve it.
+    NotOwner,
+    /// The order's approval request was not approved for this desk.
+    NotApproved,
+    /// This desk has no branch ledger (approvals, exceptions and the balance live there).
+    NoLedger,
+    /// This order does not need a second person's approval.
+    ApprovalNotNeeded,
+    /// The order is waiting for its approval.
+    ApprovalPending,
+    /// This order needs a second person's approval before it is sent.
+    ApprovalNeeded,
+    /// The reason is not one of the configured reasons for a spoiled card.
+    UnknownReason,
+}
+
+impl Refusal {
+    /// The stable snake_case name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfApproval => "self_approval",
+            Self::Expired => "expired",
+            Self::AlreadyDecided => "already_decided",
+            Self::NoRequest => "no_request",
+            Self::NotFinished => "not_finished",
+            Self::AlreadySpoiled => "already_spoiled",
+            Self::NotSpoiled => "not_spoiled",
+            Self::NotAnException => "not_an_exception",
+            Self::Resolved => "resolved",
+            Self::NotOwner => "not_owner",
+            Self::NotApproved => "not_approved",
+            Self::NoLedger => "no_ledger",
+            Self::ApprovalNotNeeded => "approval_not_needed",
+            Self::ApprovalPending => "approval_pending",
+            Self::ApprovalNeeded => "approval_needed",
+            Self::UnknownReason => "unknown_reason",
+        }
+    }
+
+    /// The refusal of one of the branch ledger's rules.
+    pub fn from_rule(rule: branch_ledger::Rule) -> Self {
+        use branch_ledger::Rule as R;
+        match rule {
+            R::SelfApproval => Self::SelfApproval,
+            R::Expired => Self::Expired,
+            R::AlreadyDecided => Self::AlreadyDecided,
+            R::NoRequest => Self::NoRequest,
+            R::NotFinished => Self::NotFinished,
+            R::AlreadySpoiled => Self::AlreadySpoiled,
+            R::NotSpoiled => Self::NotSpoiled,
+            R::NotAnException => Self::NotAnException,
+            R::Resolved => Self::Resolved,
+            R::NotOwner => Self::NotOwner,
+            R::NotApproved => Self::NotApproved,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The desk's own error codes (those that are not D1's).
@@ -170,7 +263,9 @@ impl WorkflowError {
             }
             Self::D1 { class, .. } => ErrorKind::from(*class),
             Self::SentNotRecorded { .. } | Self::NoRecord { .. } => ErrorKind::Checking,
-            Self::NothingToRetry | Self::NotSendable { .. } => ErrorKind::Rejected,
+            Self::NothingToRetry | Self::NotSendable { .. } | Self::Refused { .. } => {
+                ErrorKind::Rejected
+            }
             Self::Setup(_) | Self::ConfigInvalid(_) | Self::Training(_) => ErrorKind::Setup,
             Self::NotSupervisor { .. } => ErrorKind::Forbidden,
             Self::Journal(_) | Self::Task(_) | Self::DeskStopped => ErrorKind::Internal,
@@ -184,6 +279,7 @@ impl WorkflowError {
         use DeskErrorCode as C;
         ErrorCode::Desk(match self {
             Self::D1 { error, .. } => return ErrorCode::D1(error.code()),
+            Self::Refused { code, .. } => return ErrorCode::Refused(*code),
             Self::Invalid(_) => C::InvalidFields,
             Self::SentNotRecorded { .. } => C::SentNotRecorded,
             Self::NoRecord { .. } => C::NoRecord,
@@ -254,6 +350,7 @@ impl WorkflowError {
             }
             Self::Ledger { code, .. } => facts.ledger_error = Some(code.clone()),
             Self::NothingToRetry
+            | Self::Refused { .. }
             | Self::Setup(_)
             | Self::Training(_)
             | Self::DeskStopped

@@ -37,6 +37,7 @@ impl OrderFields {
             card: CardDataInput::default(),
             design: self.design,
             carrier: self.carrier,
+            reissue_of: None,
             services: self.services,
         }
     }

@@ -301,22 +301,41 @@ fn ended(error: LedgerError) -> Ended {
 
 /// The ledger's form of one queued change.
 fn to_ledger_event(e: &OutboxEvent) -> Event {
-    match &e.intent {
-        Some(intent) => Event::intent(
+    if let Some(spoiled) = &e.spoiled {
+        return Event::spoiled(
             e.seq,
             e.at,
-            &order_journal::NewOrder {
-                operator: e.operator.clone(),
-                consumer_id: intent.consumer_id.clone(),
-                product_id: intent.product_id.clone(),
-                station_id: intent.station_id.clone(),
-                issuance_type: intent.issuance_type.clone(),
-                pan_last4: intent.pan_last4,
-                card_id: e.card_id.clone(),
-                issuer_request_id: intent.issuer_request_id.clone(),
-                correlation_id: intent.correlation_id.clone(),
+            &e.card_id,
+            &e.operator,
+            branch_ledger::Spoiled {
+                state: e.state,
+                reason_code: spoiled.reason_code.clone(),
+                pan_last4: spoiled.pan_last4,
             },
-        ),
+        );
+    }
+    match &e.intent {
+        Some(intent) => {
+            let event = Event::intent(
+                e.seq,
+                e.at,
+                &order_journal::NewOrder {
+                    operator: e.operator.clone(),
+                    consumer_id: intent.consumer_id.clone(),
+                    product_id: intent.product_id.clone(),
+                    station_id: intent.station_id.clone(),
+                    issuance_type: intent.issuance_type.clone(),
+                    pan_last4: intent.pan_last4,
+                    card_id: e.card_id.clone(),
+                    issuer_request_id: intent.issuer_request_id.clone(),
+                    correlation_id: intent.correlation_id.clone(),
+                },
+            );
+            match &intent.reissue_of {
+                Some(original) => event.reissuing(original),
+                None => event,
+            }
+        }
         None => Event::transition(e.seq, e.at, &e.card_id, &e.operator, e.state).with(
             |t: &mut Transition| {
                 t.d1_status = e.d1_status.clone();

@@ -185,6 +185,8 @@ pub fn retry_policy(config: &Config) -> RetryPolicy {
 pub fn desk_settings(config: &Config) -> DeskSettings {
     DeskSettings {
         no_record_after: Duration::from_secs(u64::from(config.retry.no_record_after_seconds)),
+        approvals: config.approvals.clone(),
+        spoiled: config.spoiled.clone(),
         ..DeskSettings::default()
     }
 }

@@ -101,13 +101,17 @@ pub struct TimelineEntry {
     pub detail: Option<String>,
 }
 
-/// An order and its whole timeline, oldest step first.
+/// An order and its whole timeline, oldest step first, with its counter workflows: spoiled
+/// and reissue links, its approval (both names and the comment) and its exception's history.
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderTimeline {
     pub order: OrderRow,
     pub history: Vec<TimelineEntry>,
+    pub counter: crate::counter::CounterLinks,
+    pub approval: Option<crate::approvals::ApprovalView>,
+    pub case: Vec<crate::counter_reports::CaseStep>,
 }
 
 /// What a status refresh did for one order.
@@ -245,8 +249,11 @@ impl OrderDesk {
         }
     }
 
-    fn timeline(&self, detail: OrderDetail) -> OrderTimeline {
+    fn timeline(&self, detail: OrderDetail, counter: order_journal::CounterLinks) -> OrderTimeline {
         OrderTimeline {
+            counter: counter.into(),
+            approval: None,
+            case: Vec::new(),
             order: self.row(detail.order),
             history: detail
                 .history
@@ -280,8 +287,10 @@ impl OrderDesk {
             return Ok(timeline);
         }
         let id = card_id.clone();
-        let detail = self.in_journal(move |j| j.detail(&id)).await?;
-        Ok(self.timeline(detail))
+        let (detail, counter) = self
+            .in_journal(move |j| Ok((j.detail(&id)?, j.counter_links(&id)?)))
+            .await?;
+        Ok(self.timeline(detail, counter))
     }
 
     /// Asks D1 for the status of these orders (all pending orders when `card_ids` is empty,
@@ -412,23 +421,24 @@ impl OrderDesk {
             ..filter.to_query()?
         };
         let branch_rows = self.branch_rows(filter).await?;
+        let approvals = match &branch_rows {
+            Some(rows) => self.approvals_of(rows).await?,
+            None => std::collections::HashMap::new(),
+        };
         let dir = dir.to_owned();
-        let stamp = Timestamp::now()
-            .to_rfc3339()
-            .replace([':', '.'], "-")
-            .trim_end_matches('Z')
-            .to_owned();
+        let stamp = export_stamp();
         self.in_journal(move |j| {
             let export_err = |e: std::io::Error| order_journal::JournalError::Export(e.to_string());
             std::fs::create_dir_all(&dir).map_err(export_err)?;
-            let (file, path) = create_new(&dir, &stamp).map_err(export_err)?;
+            let (file, path) =
+                create_new(&dir, "issuance-desk-orders", &stamp).map_err(export_err)?;
             let mut out = BufWriter::new(file);
             // A UTF-8 byte order mark first: without it Excel on Windows reads the file as the
             // local code page and shows "••••" as mojibake.
             let written = std::io::Write::write_all(&mut out, UTF8_BOM)
                 .map_err(export_err)
                 .and_then(|()| match &branch_rows {
-                    Some(rows) => write_csv(rows, &mut out).map(|()| rows.len() as u64),
+                    Some(rows) => write_csv(rows, &approvals, &mut out).map(|()| rows.len() as u64),
                     None => j.export_csv(&query, &mut out),
                 })
                 .and_then(|n| {
@@ -453,20 +463,29 @@ impl OrderDesk {
 }
 
 /// The orders as CSV, as the journal's own export writes them (the same header and masking),
-/// plus the desk of each order.
+/// plus the desk of each order and its approval (who asked, the decision, who decided, the
+/// comment).
 pub(crate) fn write_csv(
     rows: &[OrderRow],
+    approvals: &std::collections::HashMap<CardId, crate::approvals::ApprovalView>,
     out: &mut impl std::io::Write,
 ) -> order_journal::Result<()> {
     use order_journal::csv_safe;
     let export_err = |e: csv::Error| order_journal::JournalError::Export(e.to_string());
     let mut w = csv::Writer::from_writer(out);
     let mut header = order_journal::CSV_HEADER.to_vec();
-    header.push("desk_id");
+    header.extend([
+        "desk_id",
+        "approval_requested_by",
+        "approval",
+        "approval_decided_by",
+        "approval_comment",
+    ]);
     w.write_record(&header).map_err(export_err)?;
     for o in rows {
         let opt = |v: &Option<String>| v.as_deref().map(csv_safe).unwrap_or_default();
         let at = |ms: f64| Timestamp::from_millis(ms as i64).to_rfc3339();
+        let approval = approvals.get(&o.card_id);
         w.write_record([
             at(o.created_at),
             at(o.updated_at),
@@ -488,6 +507,14 @@ pub(crate) fn write_csv(
             opt(&o.error_code),
             opt(&o.error_message),
             opt(&o.desk_id),
+            approval
+                .map(|a| csv_safe(&a.requested_by))
+                .unwrap_or_default(),
+            approval
+                .map(|a| crate::approvals::state_name(a.state).to_owned())
+                .unwrap_or_default(),
+            approval.map(|a| opt(&a.decided_by)).unwrap_or_default(),
+            approval.map(|a| opt(&a.comment)).unwrap_or_default(),
         ])
         .map_err(export_err)?;
     }
@@ -495,12 +522,26 @@ pub(crate) fn write_csv(
         .map_err(|e| order_journal::JournalError::Export(e.to_string()))
 }
 
-fn create_new(dir: &Path, stamp: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+/// The time in an export's file name (`2026-11-25T10-42-00-123`).
+pub(crate) fn export_stamp() -> String {
+    Timestamp::now()
+        .to_rfc3339()
+        .replace([':', '.'], "-")
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
+/// A new file `<prefix>-<stamp>[-n].csv` in `dir`, owner-only; never an existing one.
+pub(crate) fn create_new(
+    dir: &Path,
+    prefix: &str,
+    stamp: &str,
+) -> std::io::Result<(std::fs::File, PathBuf)> {
     let mut attempt = 0u32;
     loop {
         let name = match attempt {
-            0 => format!("issuance-desk-orders-{stamp}.csv"),
-            n => format!("issuance-desk-orders-{stamp}-{n}.csv"),
+            0 => format!("{prefix}-{stamp}.csv"),
+            n => format!("{prefix}-{stamp}-{n}.csv"),
         };
         let path = dir.join(name);
         let mut options = OpenOptions::new();
@@ -578,8 +619,8 @@ mod tests {
     #[test]
     fn export_files_are_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, a) = create_new(dir.path(), "t").unwrap();
-        let (_, b) = create_new(dir.path(), "t").unwrap();
+        let (_, a) = create_new(dir.path(), "issuance-desk-orders", "t").unwrap();
+        let (_, b) = create_new(dir.path(), "issuance-desk-orders", "t").unwrap();
         assert_ne!(a, b);
         assert!(b.to_string_lossy().ends_with("-1.csv"));
     }

@@ -100,6 +100,9 @@ pub struct OrderReview {
     pub card_carrier: Option<String>,
     pub pin_mailer: bool,
     pub alpha_card: bool,
+    /// The order needs a second person's approval (configuration): the window asks for one
+    /// instead of ordering.
+    pub needs_approval: bool,
 }
 
 /// Where a submission is. Sent to the window while `submit` runs.

@@ -137,7 +137,7 @@ pub async fn export_orders<R: Runtime>(
 }
 
 /// The desk, for a supervisor only.
-async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
+pub(crate) async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     let identity = crate::identity::current();
     let groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
     if !state.config()?.is_supervisor(&identity.user, &groups) {
@@ -150,7 +150,7 @@ async fn supervisor_desk(state: &AppState) -> Result<OrderDesk, IpcError> {
     state.desk().await
 }
 
-fn downloads_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, IpcError> {
+pub(crate) fn downloads_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, IpcError> {
     let path = app.path();
     path.download_dir()
         .or_else(|_| path.home_dir().map(|home| home.join("Downloads")))

@@ -29,10 +29,23 @@ import type {
   ServicesDraft,
   SubmittedOrder,
   SupervisorAccess,
+  ApprovalOutcome,
+  ApprovalView,
+  BalanceRow,
+  CounterTimeView,
+  ExceptionRow,
+  ReissueForm,
 } from "./bindings";
 
 export type {
   AppInfo,
+  ApprovalOutcome,
+  ApprovalState,
+  ApprovalView,
+  BalanceRow,
+  CounterTimeView,
+  ExceptionRow,
+  ReissueForm,
   Bucket,
   ChartBucket,
   ChartLabel,
@@ -84,6 +97,7 @@ export type FieldProblem = FieldError;
 export type ProductOption = FormOptions["products"][number];
 export type TimelineEntry = OrderTimeline["history"][number];
 export type StationEvent = NonNullable<StationState["lastMade"]>;
+export type CounterFigure = CounterTimeView["byDay"][number];
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
@@ -130,4 +144,30 @@ export interface Backend {
   exportOrders(filter: OrderFilter): Promise<Result<ExportResult>>;
   /** Every desk of the branch with its last sync (empty without a branch ledger). */
   deskSyncs(): Promise<Result<DeskSync[]>>;
+
+  // Counter workflows.
+  /** Asks a second person's approval of the reviewed order; the card data goes to Rust now and
+   * waits there (encrypted, memory only) for the decision. */
+  requestApproval(draft: OrderDraft, reason: string): Promise<Result<ApprovalView>>;
+  /** Resolves once the request is decided: sent (with progress) or ended (nothing sent). */
+  awaitApproval(cardId: string, onProgress: (progress: OrderProgress) => void): Promise<Result<ApprovalOutcome>>;
+  cancelApproval(cardId: string): Promise<Result<ApprovalView>>;
+  /** Calls `listener` with `approval` or `exception` when the branch's ones change. */
+  onCounterChanged(listener: (kind: string) => void): Promise<() => void>;
+  spoiledReasons(): Promise<Result<string[]>>;
+  reportSpoiled(cardId: string, reason: string): Promise<Result<null>>;
+  /** The form of a reissue of a spoiled order: everything but the card data. */
+  reissueForm(cardId: string): Promise<Result<ReissueForm>>;
+  // Supervisor (refused in Rust for anyone else).
+  pendingApprovals(): Promise<Result<ApprovalView[]>>;
+  decideApproval(cardId: string, approve: boolean, comment: string | null): Promise<Result<ApprovalView>>;
+  /** `null`: no branch ledger (exceptions are then the journal's, read-only). */
+  exceptionCases(): Promise<Result<ExceptionRow[] | null>>;
+  takeException(cardId: string): Promise<Result<null>>;
+  commentException(cardId: string, text: string): Promise<Result<null>>;
+  resolveException(cardId: string, resolution: string): Promise<Result<null>>;
+  /** `[from, to)` in ms; days in the window's zone. `null`: no branch ledger. */
+  counterTime(from: number, to: number, utcOffsetMinutes: number): Promise<Result<CounterTimeView | null>>;
+  dayBalance(from: number, to: number, utcOffsetMinutes: number): Promise<Result<BalanceRow[] | null>>;
+  exportDayBalance(from: number, to: number, utcOffsetMinutes: number): Promise<Result<ExportResult | null>>;
 }

@@ -56,10 +56,47 @@ export const commands = {
 	 *  ledger.
 	 */
 	deskSyncs: () => typedError<DeskSync[], IpcError>(__TAURI_INVOKE("desk_syncs")),
+	/**
+	 *  Asks the branch for a second person's approval of the reviewed order. The card data is
+	 *  encrypted and held in the desk's memory from here on; the window clears its fields.
+	 */
+	requestApproval: (draft: OrderDraft, reason: string) => typedError<ApprovalView, IpcError>(__TAURI_INVOKE("request_approval", { draft, reason })),
+	/**  Waits for the decision; on approval the held order is sent (`progress` as for a submit). */
+	awaitApproval: (cardId: string, progress: Channel<OrderProgress>) => typedError<ApprovalOutcome, IpcError>(__TAURI_INVOKE("await_approval", { cardId, progress })),
+	/**  The teller withdraws the waiting order: dropped at once, nothing is sent. */
+	cancelApproval: (cardId: string) => typedError<ApprovalView, IpcError>(__TAURI_INVOKE("cancel_approval", { cardId })),
+	/**  The branch's open approval requests (the supervisor's Approvals view and its badge). */
+	pendingApprovals: () => typedError<ApprovalView[], IpcError>(__TAURI_INVOKE("pending_approvals")),
+	/**  Approves or declines a request; the ledger refuses the requester, a late or second decision. */
+	decideApproval: (cardId: string, approve: boolean, comment: string | null) => typedError<ApprovalView, IpcError>(__TAURI_INVOKE("decide_approval", { cardId, approve, comment })),
+	/**  The reasons offered for a spoiled card (configuration). */
+	spoiledReasons: () => typedError<string[], IpcError>(__TAURI_INVOKE("spoiled_reasons")),
+	/**  Records that the card of a finished order was spoiled (the destruction log). */
+	reportSpoiled: (cardId: string, reason: string) => typedError<null, IpcError>(__TAURI_INVOKE("report_spoiled", { cardId, reason })),
+	/**  The form of a reissue of a spoiled order: everything but card data. */
+	reissueForm: (cardId: string) => typedError<ReissueForm, IpcError>(__TAURI_INVOKE("reissue_form", { cardId })),
+	/**  The branch's exceptions with their owners; `null` without a ledger. */
+	exceptionCases: () => typedError<ExceptionRow[] | null, IpcError>(__TAURI_INVOKE("exception_cases")),
+	/**  Takes an exception (or takes it over). */
+	takeException: (cardId: string) => typedError<null, IpcError>(__TAURI_INVOKE("take_exception", { cardId })),
+	/**  Comments on an open exception. */
+	commentException: (cardId: string, text: string) => typedError<null, IpcError>(__TAURI_INVOKE("comment_exception", { cardId, text })),
+	/**  Resolves an exception this person owns, saying what was done. */
+	resolveException: (cardId: string, resolution: string) => typedError<null, IpcError>(__TAURI_INVOKE("resolve_exception", { cardId, resolution })),
+	/**
+	 *  Counter time (order → card done) over `[from, to)` (ms), days in the window's zone
+	 *  (`utcOffsetMinutes`); `null` without a ledger.
+	 */
+	counterTime: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<CounterTimeView | null, IpcError>(__TAURI_INVOKE("counter_time", { from, to, utcOffsetMinutes })),
+	/**  The end-of-day balance: issued, spoiled and reissued cards per station and day. */
+	dayBalance: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<BalanceRow[] | null, IpcError>(__TAURI_INVOKE("day_balance", { from, to, utcOffsetMinutes })),
+	/**  Writes the end-of-day balance as CSV to a new file in the Downloads folder. */
+	exportDayBalance: (from: number | null, to: number | null, utcOffsetMinutes: number) => typedError<ExportResult | null, IpcError>(__TAURI_INVOKE("export_day_balance", { from, to, utcOffsetMinutes })),
 };
 
 /** Events */
 export const events = {
+	counterChanged: makeEvent<CounterChanged, CounterChanged>("counter-changed"),
 	ledgerChanged: makeEvent<LedgerChanged, LedgerChanged>("ledger-changed"),
 	orderChanged: makeEvent<OrderChanged, OrderChanged>("order-changed"),
 	uiReady: makeEvent<UiReady, UiReady>("ui-ready"),
@@ -77,10 +114,53 @@ export type AppInfo = {
 	language: string | null,
 };
 
+/**  How the wait for an approval ended. */
+export type ApprovalOutcome = 
+/**  Approved: the order was sent. */
+{ outcome: "submitted"; approval: ApprovalView; order: SubmittedOrder } | 
+/**  Declined, expired or canceled: the order was dropped and nothing was sent. */
+{ outcome: "ended"; approval: ApprovalView };
+
+/**  Where an approval request stands. */
+export type ApprovalState = "pending" | "approved" | "declined" | "canceled" | "expired";
+
+/**  An approval request as the windows show it (the masked summary, never card data). */
+export type ApprovalView = {
+	cardId: string,
+	state: ApprovalState,
+	deskId: string,
+	requestedBy: string,
+	consumerId: string,
+	productId: string,
+	stationId: string,
+	issuanceType: string,
+	last4: string,
+	reason: string,
+	/**  ms since the Unix epoch (the ledger's clock). */
+	requestedAt: number | null,
+	expiresAt: number | null,
+	/**  How long it stays open, by the ledger's clock (0 once ended). */
+	remainingMs: number | null,
+	decidedBy: string | null,
+	comment: string | null,
+	decidedAt: number | null,
+	/**  The person at this desk asked for it: they cannot decide it. */
+	isMine: boolean,
+};
+
 /**  A card artwork (`cardDesign.artworkId`). */
 export type Artwork = {
 	id: string,
 	name: string,
+};
+
+/**  Cards of one station on one day. */
+export type BalanceRow = {
+	day: string,
+	stationId: string,
+	issued: number,
+	spoiled: number,
+	reissued: number,
 };
 
 /**  Bucket width of [`Journal::stats`] (UTC-aligned). */
@@ -122,6 +202,16 @@ export type CarrierDraft = {
 	multiCardOrder?: string | null,
 };
 
+/**  One step of an exception's history. */
+export type CaseStep = {
+	/**  `taken`, `commented` or `resolved`. */
+	kind: string,
+	operator: string,
+	deskId: string,
+	comment: string | null,
+	at: number | null,
+};
+
 /**  A count per chart bucket. */
 export type ChartBucket = {
 	start: number | null,
@@ -142,6 +232,44 @@ export type ChartLabel = {
 export type ConfigProblemAt = {
 	key: string,
 	source: string | null,
+};
+
+/**
+ *  The branch's approvals or exceptions changed (`kind`: `approval` or `exception`): the
+ *  Approvals view, its badge and the exceptions list read them again.
+ */
+export type CounterChanged = {
+	kind: string,
+};
+
+/**  Median and p95 of a group of orders, in milliseconds. */
+export type CounterFigure = {
+	/**  The desk, the station or the day (`YYYY-MM-DD`); empty for all orders. */
+	key: string,
+	orders: number,
+	medianMs: number | null,
+	p95Ms: number | null,
+};
+
+/**  Where a card stands as to spoiled and reissue, as the detail shows it. */
+export type CounterLinks = {
+	/**  The spoiled order this one replaces. */
+	reissueOf: string | null,
+	/**  When its card was reported spoiled (ms since the Unix epoch). */
+	spoiledAt: number | null,
+	/**  Why (a reason code of the configured list). */
+	spoiledReason: string | null,
+	/**  The orders that replace it. */
+	reissuedBy: string[],
+};
+
+/**  The counter time of a period. */
+export type CounterTimeView = {
+	overall: CounterFigure | null,
+	byDesk: CounterFigure[],
+	byStation: CounterFigure[],
+	byDay: CounterFigure[],
+	slowest: SlowOrderRow[],
 };
 
 /**
@@ -238,7 +366,7 @@ export type Environment =
  *  What the window says about an error: one stable code per case, as a TypeScript union in the
  *  bindings. D1's codes are [`D1ErrorCode`]; the desk's own are [`DeskErrorCode`].
  */
-export type ErrorCode = D1ErrorCode | DeskErrorCode;
+export type ErrorCode = D1ErrorCode | DeskErrorCode | Refusal;
 
 /**
  *  What the window does differently for an error: the `kind` of the one error that crosses IPC.
@@ -265,6 +393,18 @@ export type ErrorKind =
 "internal" | 
 /**  The OS user may not do this (supervisor functions for a teller). */
 "forbidden";
+
+/**  An exception in the supervisor's queue. */
+export type ExceptionRow = {
+	order: OrderRow,
+	/**  Who took it (`None`: nobody yet). */
+	owner: string | null,
+	/**  Since when (ms since the Unix epoch). */
+	takenAt: number | null,
+	lastComment: string | null,
+	/**  The person at this desk owns it (may resolve it). */
+	isMine: boolean,
+};
 
 /**  Where an export went. */
 export type ExportResult = {
@@ -439,6 +579,8 @@ export type OrderDraft = {
 	card?: CardDataInput,
 	design?: DesignDraft,
 	carrier?: CarrierDraft,
+	/**  The spoiled order this one replaces (a reissue), when the form was opened from it. */
+	reissueOf?: string | null,
 	services?: ServicesDraft,
 };
 
@@ -554,6 +696,11 @@ export type OrderReview = {
 	cardCarrier: string | null,
 	pinMailer: boolean,
 	alphaCard: boolean,
+	/**
+	 *  The order needs a second person's approval (configuration): the window asks for one
+	 *  instead of ordering.
+	 */
+	needsApproval: boolean,
 };
 
 /**  One order as the supervisor list shows it (never more card data than the last 4 digits). */
@@ -651,10 +798,16 @@ export type OrderStats = {
 	failuresByStation: ChartLabel[],
 };
 
-/**  An order and its whole timeline, oldest step first. */
+/**
+ *  An order and its whole timeline, oldest step first, with its counter workflows: spoiled
+ *  and reissue links, its approval (both names and the comment) and its exception's history.
+ */
 export type OrderTimeline = {
 	order: OrderRow,
 	history: TimelineEntry[],
+	counter: CounterLinks,
+	approval: ApprovalView | null,
+	case: CaseStep[],
 };
 
 /**  One practice value, as the help panel lists it. */
@@ -728,6 +881,62 @@ export type RefreshResult = {
 	error: ErrorCode | null,
 };
 
+/**
+ *  Why a counter workflow step was refused (dual control, spoiled cards and reissues,
+ *  exceptions): the branch ledger's rules and the desk's own.
+ */
+export type Refusal = 
+/**  The approver is the person who asked for the approval. */
+"self_approval" | 
+/**  The approval request has expired. */
+"expired" | 
+/**  The approval request was already decided (or canceled). */
+"already_decided" | 
+/**  No such approval request in this branch (or not this desk's). */
+"no_request" | 
+/**  Only a finished order (done or failed) can be reported spoiled. */
+"not_finished" | 
+/**  The card was already reported spoiled. */
+"already_spoiled" | 
+/**  A reissue must replace a card reported spoiled. */
+"not_spoiled" | 
+/**  A done order is not an exception. */
+"not_an_exception" | 
+/**  The exception has been resolved. */
+"resolved" | 
+/**  Only the person who took the exception can resolve it. */
+"not_owner" | 
+/**  The order's approval request was not approved for this desk. */
+"not_approved" | 
+/**  This desk has no branch ledger (approvals, exceptions and the balance live there). */
+"no_ledger" | 
+/**  This order does not need a second person's approval. */
+"approval_not_needed" | 
+/**  The order is waiting for its approval. */
+"approval_pending" | 
+/**  This order needs a second person's approval before it is sent. */
+"approval_needed" | 
+/**  The reason is not one of the configured reasons for a spoiled card. */
+"unknown_reason";
+
+/**  The form of a reissue: everything of the spoiled order but its card data. */
+export type ReissueForm = {
+	/**  The spoiled order the new one replaces (goes back as the draft's `reissueOf`). */
+	reissueOf: string,
+	consumerId: string,
+	cardProductId: string,
+	issuanceType: string,
+	priority: string | null,
+	persoStation: string,
+	design: DesignDraft,
+	carrier: CarrierDraft,
+	/**
+	 *  The design and carrier lines are the original's (this session ordered it); otherwise
+	 *  only the labels the journal or ledger keep are filled in: the teller checks the rest.
+	 */
+	complete: boolean,
+};
+
 /**  The `services` options as chosen (issuance type and priority are the form's own fields). */
 export type ServicesDraft = {
 	delivery?: string | null,
@@ -735,6 +944,17 @@ export type ServicesDraft = {
 	cardCarrier?: string | null,
 	pinMailer?: boolean,
 	alphaCard?: boolean,
+};
+
+/**  One of the slowest orders. */
+export type SlowOrderRow = {
+	cardId: string,
+	deskId: string,
+	stationId: string,
+	operator: string,
+	sentAt: number | null,
+	doneAt: number | null,
+	counterMs: number | null,
 };
 
 /**  A personalization station of this branch (`persoStation`). */

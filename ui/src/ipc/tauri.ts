@@ -84,4 +84,52 @@ export const tauriBackend: Backend = {
   async exportOrders(filter) {
     return toResult(await commands.exportOrders(filter));
   },
+  async requestApproval(draft, reason) {
+    return toResult(await commands.requestApproval(draft, reason));
+  },
+  async awaitApproval(cardId, onProgress) {
+    return toResult(await commands.awaitApproval(cardId, progressChannel(onProgress)));
+  },
+  async cancelApproval(cardId) {
+    return toResult(await commands.cancelApproval(cardId));
+  },
+  async onCounterChanged(listener) {
+    return events.counterChanged.listen((event) => listener(event.payload.kind));
+  },
+  async spoiledReasons() {
+    return toResult(await commands.spoiledReasons());
+  },
+  async reportSpoiled(cardId, reason) {
+    return toResult(await commands.reportSpoiled(cardId, reason));
+  },
+  async reissueForm(cardId) {
+    return toResult(await commands.reissueForm(cardId));
+  },
+  async pendingApprovals() {
+    return toResult(await commands.pendingApprovals());
+  },
+  async decideApproval(cardId, approve, comment) {
+    return toResult(await commands.decideApproval(cardId, approve, comment));
+  },
+  async exceptionCases() {
+    return toResult(await commands.exceptionCases());
+  },
+  async takeException(cardId) {
+    return toResult(await commands.takeException(cardId));
+  },
+  async commentException(cardId, text) {
+    return toResult(await commands.commentException(cardId, text));
+  },
+  async resolveException(cardId, resolution) {
+    return toResult(await commands.resolveException(cardId, resolution));
+  },
+  async counterTime(from, to, utcOffsetMinutes) {
+    return toResult(await commands.counterTime(from, to, utcOffsetMinutes));
+  },
+  async dayBalance(from, to, utcOffsetMinutes) {
+    return toResult(await commands.dayBalance(from, to, utcOffsetMinutes));
+  },
+  async exportDayBalance(from, to, utcOffsetMinutes) {
+    return toResult(await commands.exportDayBalance(from, to, utcOffsetMinutes));
+  },
 };

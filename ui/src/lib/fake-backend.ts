@@ -16,6 +16,7 @@ import type {
   SubmittedOrder,
 } from "../ipc/backend";
 
+import { fakeCounter, type CounterScript, type FakeCounter } from "./counter/fake-counter";
 import { fakeJournal, type FakeJournal, type JournalScript } from "./supervisor/fake-journal";
 
 /** What a scripted fake backend answers. Every rule stays in Rust: the fake only replays. */
@@ -42,9 +43,11 @@ export interface FakeScript {
   practice?: PracticeGuide | null;
   /** Successive `submitOrder` answers get card ids card-0001, card-0002, … */
   distinctCardIds?: boolean;
+  /** Issuance types whose review says a second person's approval is needed. */
+  needsApproval?: string[];
 }
 
-export interface FakeBackend extends Backend, FakeJournal {
+export interface FakeBackend extends Backend, FakeJournal, FakeCounter {
   readySignals: number;
   submitted: OrderDraft[];
   /** Every draft `checkOrder` received, as it was received. */
@@ -117,7 +120,11 @@ export const FAKE_OPTIONS: FormOptions = {
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 
 /** An in-memory backend for component tests. */
-export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}): FakeBackend {
+export function fakeBackend(
+  script: FakeScript = {},
+  journal: JournalScript = {},
+  counter: CounterScript = {},
+): FakeBackend {
   let statusCalls = 0;
   const cardCalls = new Map<string, number>();
   let submissions = 0;
@@ -133,6 +140,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
   });
   const backend: FakeBackend = {
     ...fakeJournal(journal),
+    ...fakeCounter(counter),
     readySignals: 0,
     submitted: [],
     checked: [],
@@ -227,6 +235,7 @@ export function fakeBackend(script: FakeScript = {}, journal: JournalScript = {}
         cardCarrier: draft.services.cardCarrier,
         pinMailer: draft.services.pinMailer,
         alphaCard: draft.services.alphaCard,
+        needsApproval: script.needsApproval?.includes(draft.issuanceType) ?? false,
       });
     },
     async submitOrder(draft, onProgress) {

@@ -117,3 +117,27 @@ pub fn ok(result: Result<LoadedConfig, ConfigError>) -> LoadedConfig {
         Err(e) => panic!("expected a valid configuration, got:\n{e}"),
     }
 }
+
+/// A self-signed CA certificate, PEM (the configuration only checks the file is PEM).
+pub fn real_ca_pem() -> String {
+    let key = openssl::ec::EcKey::generate(
+        &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+    )
+    .unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(key).unwrap();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "Ledger CA").unwrap();
+    let name = name.build();
+    let mut b = openssl::x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    String::from_utf8(b.build().to_pem().unwrap()).unwrap()
+}

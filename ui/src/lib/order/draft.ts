@@ -1,4 +1,4 @@
-import type { FieldProblem, FormOptions, OrderDraft, OrderFields, ProductOption } from "../../ipc/backend";
+import type { FieldProblem, FormOptions, OrderDraft, OrderFields, ProductOption, ReissueForm } from "../../ipc/backend";
 
 /** A blank form, with the desk's default station and priority chosen. */
 export function emptyDraft(options: FormOptions | null): OrderDraft {
@@ -13,6 +13,22 @@ export function emptyDraft(options: FormOptions | null): OrderDraft {
     design: { artworkId: null, customLines: [], memberId: null, images: [], cardImage: null },
     carrier: { language: null, customLines: [], images: [], multiCardId: null, multiCardOrder: null },
     services: { delivery: null, packaging: null, cardCarrier: null, pinMailer: false, alphaCard: false },
+    reissueOf: null,
+  };
+}
+
+/** The form of a reissue: the spoiled order's labels, design and lines; empty card data. */
+export function reissueDraft(options: FormOptions | null, form: ReissueForm): OrderDraft {
+  return {
+    ...emptyDraft(options),
+    consumerId: form.consumerId,
+    cardProductId: form.cardProductId,
+    issuanceType: form.issuanceType,
+    priority: form.priority ?? options?.priorities[0] ?? null,
+    persoStation: form.persoStation,
+    design: structuredClone(form.design),
+    carrier: structuredClone(form.carrier),
+    reissueOf: form.reissueOf,
   };
 }
 
@@ -41,7 +57,7 @@ export function fieldsOf(draft: OrderDraft): OrderFields {
 
 /** A draft holding `fields` and no card data: *Order again* after a failure. */
 export function draftFrom(fields: OrderFields): OrderDraft {
-  return { ...plain(fields), card: emptyCard() };
+  return { ...plain(fields), card: emptyCard(), reissueOf: null };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface JournalScript {
   error?: IpcError;
   /** The branch's desks and their last sync (a ledger is configured). */
   desks?: DeskSync[];
+  /** The counter part of an order's detail (approval, spoiled/reissue links, exception steps). */
+  counter?: Record<string, Partial<Pick<OrderTimeline, "counter" | "approval" | "case">>>;
 }
 
 export interface FakeJournal {
@@ -107,6 +109,10 @@ export function fakeJournal(script: JournalScript = {}): FakeJournal {
             { at: (order.createdAt ?? NOW) + 1000, state: "accepted", d1Status: null, detail: order.operationId ? `operation ${order.operationId}` : null },
             { at: order.updatedAt ?? NOW, state: order.state, d1Status: order.d1Status ?? null, detail: order.errorMessage ?? null },
           ],
+          counter: { reissueOf: null, spoiledAt: null, spoiledReason: null, reissuedBy: [] },
+          approval: null,
+          case: [],
+          ...script.counter?.[cardId],
         })
       );
     },
