@@ -79,7 +79,10 @@ async fn a_spoiled_card_is_recorded_and_reissued_with_the_originals_form() {
     let original = d.desk.order_timeline(&first.card_id).await.unwrap();
     assert_eq!(original.counter.spoiled_reason.as_deref(), Some("misprint"));
     assert!(original.counter.spoiled_at.is_some());
-    assert_eq!(original.counter.reissued_by, [second.card_id.clone()]);
+    assert_eq!(
+        original.counter.reissued_by,
+        std::slice::from_ref(&second.card_id)
+    );
     let reissue = d.desk.order_timeline(&second.card_id).await.unwrap();
     assert_eq!(reissue.counter.reissue_of, Some(first.card_id.clone()));
 
