@@ -146,7 +146,7 @@ describe("spoiled card and reissue", () => {
 
   it("shows the ledger's refusal in the teller's words", async () => {
     const backend = fakeBackend({}, {}, {
-      spoiledError: fakeError("rejected", "this card was already reported spoiled", { code: "already_spoiled" }),
+      spoiledError: fakeError("rejected", "already_spoiled"),
     });
     render(App, { props: { backend, pollMs: 5 } });
     await fireEvent.input(await screen.findByLabelText("Consumer ID"), { target: { value: "CUST-1001" } });
@@ -186,7 +186,7 @@ describe("supervisor: approvals, exceptions, counter time", () => {
   it("shows the ledger's refusal of a self-approval", async () => {
     const backend = fakeBackend({}, branch, {
       pending: [fakeApproval()],
-      decision: fakeError("rejected", "the person who asked cannot give it", { code: "self_approval" }),
+      decision: fakeError("rejected", "self_approval"),
     });
     render(SupervisorScreen, { props: { backend, clock: () => NOW } });
     await fireEvent.click(await screen.findByTestId("tab-approvals"));

@@ -19,15 +19,16 @@ export function emptyDraft(options: FormOptions | null): OrderDraft {
 
 /** The form of a reissue: the spoiled order's labels, design and lines; empty card data. */
 export function reissueDraft(options: FormOptions | null, form: ReissueForm): OrderDraft {
+  const empty = emptyDraft(options);
   return {
-    ...emptyDraft(options),
+    ...empty,
     consumerId: form.consumerId,
     cardProductId: form.cardProductId,
     issuanceType: form.issuanceType,
     priority: form.priority ?? options?.priorities[0] ?? null,
     persoStation: form.persoStation,
-    design: structuredClone(form.design),
-    carrier: structuredClone(form.carrier),
+    design: { ...empty.design, ...structuredClone(form.design) },
+    carrier: { ...empty.carrier, ...structuredClone(form.carrier) },
     reissueOf: form.reissueOf,
   };
 }
