@@ -125,17 +125,17 @@ fn config_check_refuses_an_approval_rule_without_a_ledger() {
     let (_f, r) = load_machine(&production("[approvals]\ntimeout_seconds = 60\n"));
     ok(r);
     // In training too (no ledger by default).
+    let (_f, r) = load_machine("[approvals]\nissuance_types = [\"REPLACEMENT\"]\n");
+    let text = r.expect_err("refused in training").to_string();
+    assert!(text.contains("approvals need the branch ledger"), "{text}");
+    // A per-user file cannot set approvals at all (machine-wide settings).
     let f = Files::new();
     let user = f.write(
         "approvals.toml",
         "[approvals]\nissuance_types = [\"REPLACEMENT\"]\n",
     );
     let p = problems(Config::load(&sources().with_user_file(&user)));
-    assert!(
-        p.iter()
-            .any(|p| p.contains("approvals need the branch ledger")),
-        "{p:?}"
-    );
+    assert!(p.iter().any(|p| p.contains("machine-wide file")), "{p:?}");
 }
 
 #[test]
