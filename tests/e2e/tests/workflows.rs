@@ -23,30 +23,16 @@ issuance_types = ["REPLACEMENT"]
 timeout_seconds = 30
 "#;
 
-/// Back to an empty form, whatever the order screen shows.
+/// Back to the form: it is free while orders are in production; only an ended approval
+/// request stands in its place until the teller moves on.
 async fn to_form(desk: &Desk) {
-    for (panel, button) in [
-        ("result-panel", "new-order-button"),
-        ("approval-ended-title", "approval-new-order"),
-    ] {
-        if desk
-            .client
-            .find(Locator::Css(&format!("[data-testid='{panel}']")))
-            .await
-            .is_ok()
-        {
-            if panel == "result-panel" {
-                desk.wait_css_attr(
-                    "[data-testid='result-panel']",
-                    "data-phase",
-                    &["done", "failed"],
-                    Duration::from_secs(60),
-                )
-                .await
-                .unwrap();
-            }
-            desk.click(button).await.unwrap();
-        }
+    if desk
+        .client
+        .find(Locator::Css("[data-testid='approval-ended-title']"))
+        .await
+        .is_ok()
+    {
+        desk.click("approval-new-order").await.unwrap();
     }
     desk.find("order-form").await.unwrap();
 }
@@ -101,7 +87,15 @@ async fn order(desk: &Desk, consumer: &str) {
     fill(desk, consumer, "CREATION").await;
     desk.review().await.unwrap();
     desk.click("confirm-button").await.unwrap();
-    desk.find("result-panel").await.unwrap();
+    // The newest order heads the production list.
+    desk.wait_css_attr(
+        "[data-testid='result-panel']",
+        "data-consumer",
+        &[consumer],
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
 }
 
 /// Calls a command straight through the window's IPC, as a tampered window would.
