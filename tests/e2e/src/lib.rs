@@ -102,6 +102,8 @@ impl Desk {
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
+            // Its own process group: WebKitWebDriver and the app it launches go with it.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("could not start tauri-driver: {e}"))?;
@@ -114,16 +116,30 @@ impl Desk {
         );
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = loop {
-            match ClientBuilder::rustls()?
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                Err(error) if Instant::now() > deadline => {
+            // A session request waits for the app's window: an app that died at start would
+            // keep it waiting for ever, so the request has the same deadline.
+            let attempt = tokio::time::timeout(
+                deadline.saturating_duration_since(Instant::now()),
+                ClientBuilder::rustls()?
+                    .capabilities(capabilities.clone())
+                    .connect(&url),
+            )
+            .await;
+            match attempt {
+                Ok(Ok(client)) => break client,
+                Err(_) => {
+                    kill_group(&driver);
+                    return Err(
+                        "no WebDriver session within 60 s: the app did not open its \
+                                window (its standard error is above)"
+                            .into(),
+                    );
+                }
+                Ok(Err(error)) if Instant::now() > deadline => {
+                    kill_group(&driver);
                     return Err(format!("no WebDriver session within 60 s: {error}").into());
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
         // Without a window manager the fresh window has no input focus, and WebKit may spend
@@ -457,15 +473,29 @@ impl Desk {
     /// directory for the next start.
     pub async fn abandon_after_crash(mut self) -> tempfile::TempDir {
         let _ = self.client.clone().close().await;
+        kill_group(&self.driver);
         let _ = self.driver.kill().await;
         self.data_dir
     }
 
     pub async fn stop(mut self) -> Result<(), BoxError> {
         let closed = self.client.close().await;
+        kill_group(&self.driver);
         let _ = self.driver.kill().await;
         closed?;
         Ok(())
+    }
+}
+
+/// Kills tauri-driver's process group: tauri-driver, WebKitWebDriver and the app it launched
+/// (killing tauri-driver alone leaves WebKitWebDriver running, one more per test).
+fn kill_group(driver: &Child) {
+    if let Some(pid) = driver.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
