@@ -204,7 +204,9 @@ impl OrderDesk {
     pub fn review(&self, draft: &OrderDraft) -> Result<OrderReview, WorkflowError> {
         let catalog = &self.inner.catalog;
         let draft = &draft.normalized();
-        let checked = draft.check(catalog).map_err(WorkflowError::Invalid)?;
+        let checked = draft
+            .check_normalized(catalog)
+            .map_err(WorkflowError::Invalid)?;
         let product = catalog.product(&checked.product_id);
         let artwork_name = checked
             .request

@@ -299,7 +299,11 @@ impl OrderDraft {
         self.normalized().check_normalized(catalog)
     }
 
-    fn check_normalized(&self, catalog: &Catalog) -> Result<CheckedDraft, Vec<FieldError>> {
+    /// [`Self::check`] on a draft that is already in NFC.
+    pub(crate) fn check_normalized(
+        &self,
+        catalog: &Catalog,
+    ) -> Result<CheckedDraft, Vec<FieldError>> {
         let (request, product, mut problems) = self.to_request(catalog);
         let schema_errors = d1_client::validate_request(&request);
         problems.extend(
