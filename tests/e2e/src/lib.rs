@@ -250,12 +250,47 @@ impl Desk {
             .client
             .find(Locator::Css(&format!("[name='{name}']")))
             .await?;
-        self.scroll_to(&field).await?;
-        field.clear().await?;
-        if !text.is_empty() {
-            field.send_keys(text).await?;
+        let typed: Result<(), BoxError> = async {
+            self.scroll_to(&field).await?;
+            field.clear().await?;
+            if !text.is_empty() {
+                field.send_keys(text).await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        match typed {
+            Ok(()) => Ok(()),
+            Err(error) => Err(format!(
+                "typing into {name}: {error}; the window then: {}",
+                self.describe(&format!("typing-{name}")).await
+            )
+            .into()),
+        }
+    }
+
+    /// What the window shows, for a failure message: the panels on screen, the notice, focus
+    /// and visibility, and a screenshot.
+    pub async fn describe(&self, shot: &str) -> String {
+        let state = self
+            .client
+            .execute(
+                "return JSON.stringify({
+                   panels: [...document.querySelectorAll('[data-testid$=\"-panel\"], [data-testid=\"order-form\"]')]
+                     .map(e => e.dataset.testid),
+                   notice: document.querySelector('[data-testid=\"notice\"]')?.textContent ?? null,
+                   visibility: document.visibilityState,
+                   focused: document.hasFocus(),
+                 });",
+                vec![],
+            )
+            .await
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|e| format!("(unreadable: {e})"));
+        match self.screenshot(shot).await {
+            Ok(path) => format!("{state} ({})", path.display()),
+            Err(e) => format!("{state} (no screenshot: {e})"),
+        }
     }
 
     /// Picks an option of the select named `name` by value.

@@ -330,6 +330,20 @@ describe("card data in the window", () => {
     expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).toBe("");
   });
 
+  it("counts the time away from the last input: a window used without focus keeps its card data", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    renderApp(fakeBackend());
+    await fill();
+    window.dispatchEvent(new Event("blur"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    await fireEvent.input(screen.getByLabelText("Name on card"), { target: { value: "ANA GARCIA" } });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).not.toBe("");
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect((screen.getByLabelText("Card number (PAN)") as HTMLInputElement).value).toBe("");
+    expect(screen.getByTestId("notice").textContent).toContain("left for another");
+  });
+
   it("counts idle time per screen: typing on the supervisor screen does not keep card data", async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     renderApp(fakeBackend({}, { access: { allowed: true, user: "sofia", branch: false } }));
