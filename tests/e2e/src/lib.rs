@@ -345,19 +345,33 @@ impl Desk {
 
     /// Opens the review; fails with the form's messages if the form refuses.
     pub async fn review(&self) -> Result<(), BoxError> {
+        // The form reports its submit to the test, so a click that did submit is never repeated:
+        // a second press would land on the review that has taken the form's place.
+        self.client
+            .execute(
+                "window.__reviewSubmitted = false;
+                 document.querySelector(\"[data-testid='order-form']\")
+                   ?.addEventListener('submit', () => { window.__reviewSubmitted = true; }, {once: true});",
+                vec![],
+            )
+            .await?;
         self.click("review-button").await?;
         let deadline = Instant::now() + Duration::from_secs(45);
         let mut clicked_again = false;
         loop {
             // A click swallowed by the window taking focus changes nothing at all: press again,
-            // as a person would (reviewing twice is harmless).
-            let busy = self
+            // as a person would.
+            let submitted = self
                 .client
-                .find(Locator::Css("[data-testid='review-button']:disabled"))
-                .await
-                .is_ok();
-            if !clicked_again && !busy && Instant::now() > deadline - Duration::from_secs(42) {
+                .execute("return window.__reviewSubmitted === true;", vec![])
+                .await?
+                .as_bool()
+                .unwrap_or(true);
+            if !clicked_again && !submitted && Instant::now() > deadline - Duration::from_secs(42) {
                 clicked_again = true;
+                eprintln!(
+                    "review: the first press did not submit the form within 3 s; pressing again"
+                );
                 if let Ok(button) = self
                     .client
                     .find(Locator::Css("[data-testid='review-button']"))
