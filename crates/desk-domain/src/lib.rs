@@ -89,4 +89,4 @@ pub use ids::{
 };
 pub use luhn::{luhn_check_digit, luhn_valid};
 pub use product::{BinRange, BinRangeError, ExpFormat, NAME_MAX_LENGTH, PAN_LENGTHS, ProductRules};
-pub use sensitive::Sensitive;
+pub use sensitive::{Sensitive, ShownToTeller};

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A value that must never reach a log, a file, the journal or the window.
@@ -91,9 +91,64 @@ impl<T: Zeroize + specta::Type> specta::Type for Sensitive<T> {
     }
 }
 
+/// Card data the window shows on purpose, and only there: the review the teller reads with the
+/// customer before sending (name, expiry), a demo number in training. It serializes — for that
+/// one answer to the window — but `Debug` prints `<redacted>`, there is no `Display`, and the
+/// value is wiped when dropped, so it cannot reach a log through a derived `Debug` either.
+///
+/// ```
+/// use desk_domain::ShownToTeller;
+/// let expiry = ShownToTeller::new(String::from("07/30"));
+/// assert_eq!(format!("{expiry:?}"), "<redacted>");
+/// assert_eq!(serde_json::to_string(&expiry).unwrap(), "\"07/30\"");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShownToTeller<T: Zeroize>(Sensitive<T>);
+
+impl<T: Zeroize> ShownToTeller<T> {
+    pub fn new(value: T) -> Self {
+        Self(Sensitive::new(value))
+    }
+
+    pub fn expose(&self) -> &T {
+        self.0.expose()
+    }
+}
+
+impl<T: Zeroize> fmt::Debug for ShownToTeller<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<T: Zeroize + Serialize> Serialize for ShownToTeller<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.expose().serialize(serializer)
+    }
+}
+
+#[cfg(feature = "specta")]
+impl<T: Zeroize + specta::Type> specta::Type for ShownToTeller<T> {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        T::definition(types)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_to_teller_serializes_for_the_window_and_debugs_redacted() {
+        let name = ShownToTeller::new(String::from("ANA GARCIA"));
+        assert_eq!(format!("{name:?}"), "<redacted>");
+        assert_eq!(format!("{:?}", Some(name.clone())), "Some(<redacted>)");
+        assert_eq!(
+            serde_json::to_value(&name).unwrap(),
+            serde_json::json!("ANA GARCIA")
+        );
+        assert_eq!(name.expose(), "ANA GARCIA");
+    }
 
     #[test]
     fn debug_never_shows_the_value() {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use d1_client::{D1Client, EncryptionKey, OrderIds, PreparedOrder};
-use desk_domain::{CardId, ConsumerId};
+use desk_domain::{CardId, ConsumerId, ShownToTeller};
 use order_journal::{Journal, NewOrder, Timestamp};
 use tokio::sync::{Notify, broadcast};
 
@@ -235,7 +235,7 @@ impl OrderDesk {
             masked_pan: checked.card.masked_pan(),
             // What is printed on the card, shown back to the teller who typed it (never the
             // card number, never logged).
-            name_on_card: draft.card.name.expose().trim().to_owned(),
+            name_on_card: ShownToTeller::new(draft.card.name.expose().trim().to_owned()),
             second_line: draft
                 .card
                 .second_name
@@ -243,7 +243,7 @@ impl OrderDesk {
                 .map(|n| n.expose().trim())
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
-            expiry: draft.card.exp.expose().trim().to_owned(),
+            expiry: ShownToTeller::new(draft.card.exp.expose().trim().to_owned()),
             artwork_id: design.and_then(|d| d.artwork_id.clone()),
             artwork_name,
             custom_lines: design.map(|d| d.custom_lines.clone()).unwrap_or_default(),

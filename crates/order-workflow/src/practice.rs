@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use d1_client::RetryPolicy;
 use d1_sandbox::SandboxControl;
+use desk_domain::ShownToTeller;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
@@ -77,7 +78,7 @@ pub struct PracticeCase {
 #[serde(rename_all = "camelCase")]
 pub struct DemoCard {
     pub product_id: String,
-    pub pan: String,
+    pub pan: ShownToTeller<String>,
     /// Whether the form asks for a CVV2 for this product (any 3 digits do in training).
     pub needs_cvv2: bool,
 }
@@ -191,7 +192,7 @@ fn demo_card(product: &crate::catalog::Product) -> Option<DemoCard> {
     body.push(check);
     Some(DemoCard {
         product_id: product.id.clone(),
-        pan: body,
+        pan: ShownToTeller::new(body),
         needs_cvv2: product.supplies_cvv2,
     })
 }
@@ -221,14 +222,15 @@ mod tests {
         let practice_cards: Vec<DemoCard> = catalog.products.iter().filter_map(demo_card).collect();
         assert_eq!(practice_cards.len(), catalog.products.len());
         for (card, product) in practice_cards.iter().zip(&catalog.products) {
-            let input = d1_client::CardDataInput::new(card.pan.clone(), "07/30", "ANA GARCIA");
+            let input =
+                d1_client::CardDataInput::new(card.pan.expose().clone(), "07/30", "ANA GARCIA");
             assert!(
                 d1_client::CardData::from_input(&input, &product.rules).is_ok(),
                 "{} for {}",
-                card.pan,
+                card.pan.expose(),
                 product.id
             );
-            assert_ne!(card.pan, "4000056655665556", "never the canary");
+            assert_ne!(card.pan.expose(), "4000056655665556", "never the canary");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId};
+use desk_domain::{CardId, ConsumerId, CorrelationId, IssuerRequestId, OperationId, ShownToTeller};
 
 use crate::catalog::{Artwork, Catalog, OrderOptions, Station};
 
@@ -74,11 +74,11 @@ pub struct OrderReview {
     /// `•••• 1234`: never more than the last 4 digits.
     pub masked_pan: String,
     /// The name printed on the card, as it will be sent.
-    pub name_on_card: String,
+    pub name_on_card: ShownToTeller<String>,
     /// The second printed line, when there is one.
     pub second_line: Option<String>,
     /// `MM/YY`, as printed on the card.
-    pub expiry: String,
+    pub expiry: ShownToTeller<String>,
     pub artwork_id: Option<String>,
     pub artwork_name: Option<String>,
     /// The custom lines printed on the card, in order.

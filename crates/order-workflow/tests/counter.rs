@@ -122,9 +122,9 @@ async fn the_review_holds_everything_printed_and_only_the_last_4_digits() {
     assert_eq!(review.product_id, "DEMO_DEBIT");
     assert_eq!(review.station_id, "BRANCH-PS-02");
     assert_eq!(review.station_name, "Back office printer");
-    assert_eq!(review.name_on_card, "ANA GARCIA");
+    assert_eq!(review.name_on_card.expose(), "ANA GARCIA");
     assert_eq!(review.second_line.as_deref(), Some("ACME LTD"));
-    assert_eq!(review.expiry, "07/30");
+    assert_eq!(review.expiry.expose(), "07/30");
     assert_eq!(review.artwork_name.as_deref(), Some("Classic blue"));
     assert_eq!(
         review.custom_lines,
