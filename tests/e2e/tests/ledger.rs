@@ -9,301 +9,17 @@
 //! equal to its journal; and a dump of the database holds no card number and no name on card.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test crate: failing loudly is the point
 
-use std::path::{Path, PathBuf};
+mod ledger_harness;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use branch_ledger::{
-    BranchId, ClientIdentity, ConnectOptions, DeskId, DeskKind, Ledger, LedgerAdmin, NewDesk,
-    OrderQuery, connect_sql,
-};
+use branch_ledger::{Ledger, OrderQuery, connect_sql};
 use desk_e2e::external::{ExternalD1, ISSUER};
 use desk_e2e::{CANARY_PAN, Desk};
+use ledger_harness::{Pg, TestDesk, ledger_db, register};
 use order_journal::{Journal, JournalIdentity};
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair};
-use zeroize::Zeroizing;
-
-/// The throwaway cluster `scripts/with-postgres.sh` started.
-struct Pg {
-    host: String,
-    port: u16,
-    ca_path: PathBuf,
-    ca_pem: String,
-    ca_key_pem: String,
-    admin_user: String,
-    admin: ClientIdentity,
-    bin: PathBuf,
-    data: PathBuf,
-    log: PathBuf,
-    run_as: String,
-    socket: PathBuf,
-}
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the e2e tests through scripts/e2e.sh (it starts PostgreSQL)")
-    })
-}
-
-impl Pg {
-    fn from_env() -> Self {
-        let read = |name: &str| std::fs::read_to_string(var(name)).unwrap();
-        Self {
-            host: var("LEDGER_TEST_HOST"),
-            port: var("LEDGER_TEST_PORT").parse().unwrap(),
-            ca_path: PathBuf::from(var("LEDGER_TEST_CA")),
-            ca_pem: read("LEDGER_TEST_CA"),
-            ca_key_pem: read("LEDGER_TEST_CA_KEY"),
-            admin_user: var("LEDGER_TEST_ADMIN_USER"),
-            admin: ClientIdentity::new(
-                read("LEDGER_TEST_ADMIN_CERT"),
-                Zeroizing::new(read("LEDGER_TEST_ADMIN_KEY")),
-            ),
-            bin: PathBuf::from(var("LEDGER_TEST_PG_BIN")),
-            data: PathBuf::from(var("LEDGER_TEST_PG_DATA")),
-            log: PathBuf::from(var("LEDGER_TEST_PG_LOG")),
-            run_as: var("LEDGER_TEST_PG_RUN_AS"),
-            socket: PathBuf::from(var("LEDGER_TEST_SOCKET_DIR")),
-        }
-    }
-
-    fn options(&self, db: &str, user: &str, identity: ClientIdentity) -> ConnectOptions {
-        ConnectOptions::new(
-            &self.host,
-            self.port,
-            db,
-            user,
-            self.ca_pem.clone(),
-            identity,
-        )
-    }
-
-    /// A client certificate for `cn`, issued by the server's CA: `(cert PEM, key PEM)`.
-    fn mint(&self, cn: &str) -> (String, String) {
-        let ca_key = KeyPair::from_pem(&self.ca_key_pem).unwrap();
-        let issuer = Issuer::from_ca_cert_pem(&self.ca_pem, ca_key).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// Runs a server program as the cluster's OS user.
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
-        let binary = self.bin.join(program);
-        let mut command = if self.run_as == whoami() {
-            Command::new(&binary)
-        } else {
-            let mut c = Command::new("runuser");
-            c.args(["-u", &self.run_as, "--"]).arg(&binary);
-            c
-        };
-        command.args(args).output().unwrap()
-    }
-
-    /// Stops the server; it starts again when the returned guard is dropped (also when the
-    /// test fails), unless [`ServerAway::start`] did it first.
-    fn stop(&self) -> ServerAway<'_> {
-        let out = self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            ],
-        );
-        assert!(out.status.success(), "pg_ctl stop: {out:?}");
-        ServerAway {
-            pg: self,
-            away: true,
-        }
-    }
-
-    fn start(&self) -> std::process::Output {
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-l",
-                self.log.to_str().unwrap(),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        )
-    }
-
-    /// `pg_dump` of a database, as the superuser over the socket.
-    fn dump(&self, db: &str) -> Vec<u8> {
-        let port = self.port.to_string();
-        let out = self.run(
-            "pg_dump",
-            &[
-                "-h",
-                self.socket.to_str().unwrap(),
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                db,
-            ],
-        );
-        assert!(out.status.success(), "pg_dump: {out:?}");
-        out.stdout
-    }
-}
-
-/// The server while a test has it stopped.
-struct ServerAway<'a> {
-    pg: &'a Pg,
-    away: bool,
-}
-
-impl ServerAway<'_> {
-    fn start(mut self) {
-        self.away = false;
-        let out = self.pg.start();
-        assert!(out.status.success(), "pg_ctl start: {out:?}");
-    }
-}
-
-impl Drop for ServerAway<'_> {
-    fn drop(&mut self) {
-        if self.away {
-            // A failed test must not leave the next one without its server.
-            let _ = self.pg.start();
-        }
-    }
-}
-
-fn whoami() -> String {
-    String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-/// A migrated ledger database of this test.
-async fn ledger_db(pg: &Pg) -> (String, LedgerAdmin) {
-    let name = format!(
-        "ledger_e2e_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            % 1_000_000_000
-    );
-    let admin = connect_sql(&pg.options(&var("LEDGER_TEST_DB"), &pg.admin_user, pg.admin.clone()))
-        .await
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let mut ledger = LedgerAdmin::connect(&pg.options(&name, &pg.admin_user, pg.admin.clone()))
-        .await
-        .unwrap();
-    ledger.migrate().await.unwrap();
-    (name, ledger)
-}
-
-/// A desk of the ledger: registered, its certificate minted and in its keychain scope.
-struct TestDesk {
-    id: String,
-    branch: String,
-    scope: String,
-    cert: String,
-    key: String,
-}
-
-async fn register(pg: &Pg, admin: &mut LedgerAdmin, id: &str, branch: &str) -> TestDesk {
-    let desk_id = DeskId::parse(id).unwrap();
-    admin
-        .add_desk(&NewDesk {
-            desk_id: desk_id.clone(),
-            branch_id: BranchId::parse(branch).unwrap(),
-            region_id: None,
-            kind: DeskKind::Teller,
-        })
-        .await
-        .unwrap();
-    let (cert, key) = pg.mint(&desk_id.role_name());
-    TestDesk {
-        id: id.to_owned(),
-        branch: branch.to_owned(),
-        scope: id.to_lowercase(),
-        cert,
-        key,
-    }
-}
-
-impl TestDesk {
-    fn options(&self, pg: &Pg, db: &str) -> ConnectOptions {
-        pg.options(
-            db,
-            &DeskId::parse(&self.id).unwrap().role_name(),
-            ClientIdentity::new(self.cert.clone(), Zeroizing::new(self.key.clone())),
-        )
-    }
-
-    /// Writes the desk's machine configuration and puts its credentials in its keychain scope.
-    fn install(&self, pg: &Pg, db: &str, d1: &ExternalD1, dir: &Path) -> PathBuf {
-        d1.import_signing_key(Some(&self.scope)).unwrap();
-        ExternalD1::keychain(Some(&self.scope))
-            .unwrap()
-            .import_ledger_identity(self.cert.as_bytes(), self.key.as_bytes())
-            .unwrap();
-        let config = dir.join(format!("{}.toml", self.scope));
-        std::fs::write(
-            &config,
-            d1.desk_config(&format!(
-                r#"[retry]
-budget_seconds = 2
-
-[supervisors]
-groups = ["supervisors"]
-
-[ledger]
-host = "{host}"
-port = {port}
-dbname = "{db}"
-ca_bundle = "{ca}"
-desk_id = "{id}"
-branch_id = "{branch}"
-"#,
-                host = pg.host,
-                port = pg.port,
-                ca = pg.ca_path.display(),
-                id = self.id,
-                branch = self.branch,
-            )),
-        )
-        .unwrap();
-        config
-    }
-
-    async fn start(&self, data_dir: tempfile::TempDir, config: &Path, user: &str) -> Desk {
-        let config = config.to_str().unwrap().to_owned();
-        Desk::start_with(
-            data_dir,
-            &[
-                ("ISSUANCE_DESK_MACHINE_CONFIG", config.as_str()),
-                ("ISSUANCE_DESK_KEYCHAIN_SCOPE", self.scope.as_str()),
-                ("ISSUANCE_DESK_OS_USER", user),
-            ],
-        )
-        .await
-        .unwrap()
-    }
-}
 
 async fn order(desk: &Desk, consumer: &str) {
     // The form is free for the next customer at once; each order waits in the production list.
@@ -374,12 +90,12 @@ async fn two_desks_share_the_branch_record_and_nothing_is_lost_while_the_server_
     let pg = Pg::from_env();
     let work = tempfile::tempdir().unwrap();
     let d1 = ExternalD1::start(work.path()).await.unwrap();
-    let (db, mut admin) = ledger_db(&pg).await;
+    let (db, mut admin) = ledger_db(&pg, "ledger_e2e").await;
     let teller = register(&pg, &mut admin, "B1-TELLER", "B1").await;
     let supervisor = register(&pg, &mut admin, "B1-SUPER", "B1").await;
     let other_branch = register(&pg, &mut admin, "B2-DESK", "B2").await;
-    let teller_config = teller.install(&pg, &db, &d1, work.path());
-    let supervisor_config = supervisor.install(&pg, &db, &d1, work.path());
+    let teller_config = teller.install(&pg, &db, &d1, work.path(), "");
+    let supervisor_config = supervisor.install(&pg, &db, &d1, work.path(), "");
 
     let desk1 = teller
         .start(tempfile::tempdir().unwrap(), &teller_config, "ana:tellers")
@@ -535,9 +251,9 @@ async fn a_desk_killed_during_sync_ends_with_the_ledger_equal_to_its_journal() {
     let pg = Pg::from_env();
     let work = tempfile::tempdir().unwrap();
     let d1 = ExternalD1::start(work.path()).await.unwrap();
-    let (db, mut admin) = ledger_db(&pg).await;
+    let (db, mut admin) = ledger_db(&pg, "ledger_e2e").await;
     let teller = register(&pg, &mut admin, "B1-KILLED", "B1").await;
-    let config = teller.install(&pg, &db, &d1, work.path());
+    let config = teller.install(&pg, &db, &d1, work.path(), "");
     let desk = teller
         .start(tempfile::tempdir().unwrap(), &config, "ana:tellers")
         .await;

@@ -1,7 +1,6 @@
 //! The throwaway PostgreSQL of `scripts/with-postgres.sh` for journeys on a real branch
 //! ledger: a migrated database per test, desks registered with certificates minted by the test
 //! CA, their credentials in each desk's keychain scope and their machine configuration.
-//! (The same as `ledger.rs`'s own helpers, with room for extra configuration sections.)
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
@@ -24,6 +23,8 @@ pub struct Pg {
     pub admin_user: String,
     pub admin: ClientIdentity,
     pub bin: PathBuf,
+    pub data: PathBuf,
+    pub log: PathBuf,
     pub run_as: String,
     pub socket: PathBuf,
 }
@@ -49,6 +50,8 @@ impl Pg {
                 Zeroizing::new(read("LEDGER_TEST_ADMIN_KEY")),
             ),
             bin: PathBuf::from(var("LEDGER_TEST_PG_BIN")),
+            data: PathBuf::from(var("LEDGER_TEST_PG_DATA")),
+            log: PathBuf::from(var("LEDGER_TEST_PG_LOG")),
             run_as: var("LEDGER_TEST_PG_RUN_AS"),
             socket: PathBuf::from(var("LEDGER_TEST_SOCKET_DIR")),
         }
@@ -81,31 +84,97 @@ impl Pg {
     }
 
     /// `pg_dump` of a database, as the superuser over the socket.
-    pub fn dump(&self, db: &str) -> Vec<u8> {
-        let binary = self.bin.join("pg_dump");
-        let port = self.port.to_string();
-        let args = [
-            "-h",
-            self.socket.to_str().unwrap(),
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-d",
-            db,
-        ];
-        let out = if self.run_as == whoami() {
-            Command::new(&binary).args(args).output().unwrap()
+    /// Runs a server program as the cluster's OS user.
+    pub fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let binary = self.bin.join(program);
+        let mut command = if self.run_as == whoami() {
+            Command::new(&binary)
         } else {
-            Command::new("runuser")
-                .args(["-u", &self.run_as, "--"])
-                .arg(&binary)
-                .args(args)
-                .output()
-                .unwrap()
+            let mut c = Command::new("runuser");
+            c.args(["-u", &self.run_as, "--"]).arg(&binary);
+            c
         };
+        command.args(args).output().unwrap()
+    }
+
+    /// Stops the server; it starts again when the returned guard is dropped (also when the
+    /// test fails), unless [`ServerAway::start`] did it first.
+    pub fn stop(&self) -> ServerAway<'_> {
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        );
+        assert!(out.status.success(), "pg_ctl stop: {out:?}");
+        ServerAway {
+            pg: self,
+            away: true,
+        }
+    }
+
+    pub fn start(&self) -> std::process::Output {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-l",
+                self.log.to_str().unwrap(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )
+    }
+
+    /// `pg_dump` of a database, as the superuser over the socket.
+    pub fn dump(&self, db: &str) -> Vec<u8> {
+        let port = self.port.to_string();
+        let out = self.run(
+            "pg_dump",
+            &[
+                "-h",
+                self.socket.to_str().unwrap(),
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                db,
+            ],
+        );
         assert!(out.status.success(), "pg_dump: {out:?}");
         out.stdout
+    }
+}
+
+/// The server while a test has it stopped.
+pub struct ServerAway<'a> {
+    pg: &'a Pg,
+    away: bool,
+}
+
+impl ServerAway<'_> {
+    pub fn start(mut self) {
+        self.away = false;
+        let out = self.pg.start();
+        assert!(out.status.success(), "pg_ctl start: {out:?}");
+    }
+}
+
+impl Drop for ServerAway<'_> {
+    fn drop(&mut self) {
+        if self.away {
+            // A failed test must not leave the next one without its server.
+            let _ = self.pg.start();
+        }
     }
 }
 
