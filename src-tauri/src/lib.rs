@@ -15,6 +15,7 @@ pub mod ipc;
 #[cfg(test)]
 mod ipc_tests;
 mod logging;
+mod rendering;
 mod settings;
 mod single_instance;
 mod state;
@@ -49,6 +50,9 @@ pub fn run(started: Instant) -> Result<(), StartError> {
         .plugin(single_instance)
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
+            if let Some(window) = tauri::Manager::get_webview_window(app, "main") {
+                rendering::without_gpu_compositing(&window);
+            }
             ipc.mount_events(app);
             let state = AppState::new(config, started);
             events::listen(app.handle(), state.clone());
