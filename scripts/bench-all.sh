@@ -55,7 +55,8 @@ if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html -newer ui/di
   npm --prefix ui run build --silent >"$out/build-ui.log" 2>&1
 fi
 cargo bench -p d1-client -p order-journal -p d1-sandbox --no-run >"$out/build-benches.log" 2>&1
-cargo build --release -p issuance-desk -p bare-window >"$out/build-apps.log" 2>&1
+# The apps in the `measure` profile: release, with the debug-only hooks the benchmarks need.
+cargo build --profile measure -p issuance-desk -p bare-window >"$out/build-apps.log" 2>&1
 cargo build --release -p desk-e2e --example bench_submit >"$out/build-e2e.log" 2>&1
 bench_bin() { # path of a bench executable from the build log
   grep -o "target/release/deps/$1-[0-9a-f]*" "$out/build-benches.log" | tail -1
@@ -119,8 +120,8 @@ sed -n 's/^\([^:]*\): \([0-9]*\) orders, .*: \([0-9]*\) orders\/s.*/RESULT|sandb
 step "journal: 1,000,000 orders, warm and cold (generates the journal once, ≈ 2 min)"
 collect "journal.log" "run1" "$journal_bin"
 
-step "click → accepted, $submit_runs runs of 200 orders (release app, Xvfb)"
-export ISSUANCE_DESK_BINARY="$root/target/release/issuance-desk"
+step "click → accepted, $submit_runs runs of 200 orders (measure-profile app, Xvfb)"
+export ISSUANCE_DESK_BINARY="$root/target/measure/issuance-desk"
 for i in $(seq 1 "$submit_runs"); do
   # A run that fails (WebDriver under heavy load) is reported, and the others still run.
   if scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1920x1080x24" \

@@ -24,8 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = {
-    "bare Tauri window": ROOT / "target/release/bare-window",
-    "Issuance Desk": ROOT / "target/release/issuance-desk",
+    "bare Tauri window": ROOT / "target/measure/bare-window",
+    "Issuance Desk": ROOT / "target/measure/issuance-desk",
 }
 
 
@@ -120,7 +120,7 @@ def main():
 
     if not args.no_build:
         subprocess.run(["npm", "--prefix", "ui", "run", "build", "--silent"], cwd=ROOT, check=True)
-        subprocess.run(["cargo", "build", "--release", "-p", "issuance-desk", "-p", "bare-window"],
+        subprocess.run(["cargo", "build", "--profile", "measure", "-p", "issuance-desk", "-p", "bare-window"],
                        cwd=ROOT, check=True)
 
     env = dict(os.environ)
