@@ -115,9 +115,10 @@ impl<T: Zeroize> ShownToTeller<T> {
     }
 }
 
+/// Redacted exactly as [`Sensitive`] is.
 impl<T: Zeroize> fmt::Debug for ShownToTeller<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 

@@ -83,7 +83,6 @@ impl Pg {
         (cert.pem(), key.serialize_pem())
     }
 
-    /// `pg_dump` of a database, as the superuser over the socket.
     /// Runs a server program as the cluster's OS user.
     pub fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
         let binary = self.bin.join(program);
