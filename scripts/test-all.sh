@@ -13,12 +13,21 @@ results=()
 durations=()
 failed=0
 
+# A step that hangs fails after STEP_LIMIT (the whole run takes ~20 min on 2 cores), so the
+# other steps and the summary still run inside CI's 90 minutes, and the log shows where it hung.
+STEP_LIMIT=${STEP_LIMIT:-40m}
+
 step() {
   local name=$1
   shift
   printf '\n\033[1m==> %s\033[0m\n' "$name"
   local start=$SECONDS
-  if "$@"; then results+=("ok"); else results+=("FAILED"); failed=$((failed + 1)); fi
+  timeout --kill-after=1m "$STEP_LIMIT" "$@"
+  local status=$?
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "!! '$name' did not finish within $STEP_LIMIT and was stopped: it hung where its log ends"
+  fi
+  if [ "$status" -eq 0 ]; then results+=("ok"); else results+=("FAILED"); failed=$((failed + 1)); fi
   names+=("$name")
   durations+=("$((SECONDS - start))")
 }

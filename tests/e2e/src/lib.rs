@@ -504,17 +504,31 @@ impl Desk {
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf, BoxError> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../out");
         std::fs::create_dir_all(&dir)?;
-        // Two animation frames: the picture shows what the page holds now, not the last paint.
-        let _ = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+        // WebKitWebDriver takes the picture at the page's next paint. Painted without GPU
+        // compositing (rendering.rs), a page where nothing changes never paints again and the
+        // screenshot waits for ever: while it is taken, a transparent pixel comes and goes
+        // every 50 ms, so a paint is always due and the picture shows the page as it is.
+        self.client
+            .execute(
+                "const pixel = document.createElement('div');
+                 pixel.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none';
+                 window.__screenshotPixel = pixel;
+                 window.__screenshotPaints = setInterval(
+                   () => (pixel.isConnected ? pixel.remove() : document.body.append(pixel)), 50);",
                 vec![],
             )
-            .await;
+            .await?;
+        let taken = tokio::time::timeout(Duration::from_secs(30), self.client.screenshot()).await;
+        self.client
+            .execute(
+                "clearInterval(window.__screenshotPaints); window.__screenshotPixel.remove();",
+                vec![],
+            )
+            .await?;
+        let png =
+            taken.map_err(|_| format!("the screenshot {name} was not taken within 30 s"))??;
         let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, self.client.screenshot().await?)?;
+        std::fs::write(&path, png)?;
         Ok(path)
     }
 
