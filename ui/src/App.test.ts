@@ -32,6 +32,32 @@ describe("shell", () => {
     expect(screen.getByTestId("order-form")).toBeTruthy();
   });
 
+  it("signals ready before the order-change subscriptions are in place, and ends those that arrive after the window closed", async () => {
+    const backend = fakeBackend({ environment: "training" });
+    const subscribe = backend.onOrderChanged.bind(backend);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let subscribed = 0;
+    let ended = 0;
+    backend.onOrderChanged = async (listener) => {
+      await held;
+      const stop = await subscribe(listener);
+      subscribed += 1;
+      return () => {
+        ended += 1;
+        stop();
+      };
+    };
+    const view = renderApp(backend);
+    await waitFor(() => expect(backend.readySignals).toBe(1));
+    expect(screen.getByTestId("order-form")).toBeTruthy();
+    expect(subscribed).toBe(0);
+    view.unmount();
+    release();
+    await waitFor(() => expect(subscribed).toBeGreaterThan(0));
+    await waitFor(() => expect(ended).toBe(subscribed));
+  });
+
   it("shows production unmistakably", async () => {
     renderApp(fakeBackend({ environment: "production" }));
     const banner = await screen.findByTestId("environment-banner");

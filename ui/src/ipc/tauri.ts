@@ -14,6 +14,13 @@ function progressChannel(onProgress: (progress: OrderProgress) => void): Channel
   return channel;
 }
 
+// The form's products and stations are asked for as soon as the page loads, while the window
+// still asks who it is (`appInfo`): the first `formOptions()` takes that answer, every later
+// call asks again. They come from the configuration and never change while the app runs.
+let firstFormOptions: ReturnType<typeof commands.orderFormOptions> | null = commands.orderFormOptions();
+// A window that could not start never asks: its early answer is not an unhandled failure.
+firstFormOptions.catch(() => {});
+
 export const tauriBackend: Backend = {
   async appInfo() {
     return toResult(await commands.appInfo());
@@ -25,7 +32,9 @@ export const tauriBackend: Backend = {
     return toResult(await commands.checkConnection());
   },
   async formOptions() {
-    return toResult(await commands.orderFormOptions());
+    const asked = firstFormOptions ?? commands.orderFormOptions();
+    firstFormOptions = null;
+    return toResult(await asked);
   },
   async checkOrder(fields) {
     return toResult(await commands.checkOrder(fields));
