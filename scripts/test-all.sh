@@ -16,14 +16,29 @@ failed=0
 # A step that hangs fails after STEP_LIMIT (the whole run takes ~20 min on 2 cores), so the
 # other steps and the summary still run inside CI's 90 minutes, and the log shows where it hung.
 STEP_LIMIT=${STEP_LIMIT:-40m}
+# `timeout` runs a step in a process group of its own, which a Ctrl-C at the terminal does not
+# reach: an interrupt or a stop of this script ends the running step's whole group itself.
+STEP_PID=""
+stop_step() {
+  if [ -n "$STEP_PID" ]; then
+    kill -TERM -- "-$STEP_PID" 2>/dev/null || kill -TERM "$STEP_PID" 2>/dev/null
+    wait "$STEP_PID" 2>/dev/null
+  fi
+  exit "$1"
+}
+trap 'stop_step 130' INT
+trap 'stop_step 143' TERM
 
 step() {
   local name=$1
   shift
   printf '\n\033[1m==> %s\033[0m\n' "$name"
   local start=$SECONDS
-  timeout --kill-after=1m "$STEP_LIMIT" "$@"
+  timeout --kill-after=1m "$STEP_LIMIT" "$@" &
+  STEP_PID=$!
+  wait "$STEP_PID"
   local status=$?
+  STEP_PID=""
   if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     echo "!! '$name' did not finish within $STEP_LIMIT and was stopped: it hung where its log ends"
   fi
