@@ -124,6 +124,20 @@ fn crash_child_write_loop() {
     }
 }
 
+/// Notes a child's `COMMITTED <order> <state>` line; false for any other line.
+fn record_commit(line: &str, last: &mut std::collections::BTreeMap<u32, OrderState>) -> bool {
+    let Some(rest) = line.strip_prefix("COMMITTED ") else {
+        return false;
+    };
+    let (i, st) = rest.split_once(' ').unwrap();
+    let st = OrderState::ALL
+        .into_iter()
+        .find(|s| s.as_str() == st)
+        .unwrap();
+    last.insert(i.parse().unwrap(), st);
+    true
+}
+
 #[test]
 fn sigkill_mid_write_loses_nothing_committed() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,6 +146,8 @@ fn sigkill_mid_write_loses_nothing_committed() {
     let mut last: std::collections::BTreeMap<u32, OrderState> = Default::default();
     let mut start = 0u32;
     for round in 0..3 {
+        // The child's stderr is kept, so a child that stops early says why.
+        let child_stderr = dir.path().join(format!("child-{round}.stderr"));
         let mut child = Command::new(&exe)
             .args([
                 "crash_child_write_loop",
@@ -143,29 +159,34 @@ fn sigkill_mid_write_loses_nothing_committed() {
             .env(CHILD_ENV, &path)
             .env(CHILD_START_ENV, start.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&child_stderr).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut seen = 0;
         while seen < 120 + round * 37 {
-            let line = lines.next().expect("child stopped early").unwrap();
-            let Some(rest) = line.strip_prefix("COMMITTED ") else {
-                continue;
+            let Some(line) = lines.next() else {
+                let status = child.wait().unwrap();
+                let stderr = std::fs::read_to_string(&child_stderr).unwrap_or_default();
+                panic!(
+                    "round {round}: the child stopped early after {seen} commits ({status}):\n{stderr}"
+                );
             };
-            let (i, st) = rest.split_once(' ').unwrap();
-            let st = OrderState::ALL
-                .into_iter()
-                .find(|s| s.as_str() == st)
-                .unwrap();
-            last.insert(i.parse().unwrap(), st);
-            seen += 1;
+            if record_commit(&line.unwrap(), &mut last) {
+                seen += 1;
+            }
         }
         // SIGKILL while the child keeps writing.
         child.kill().unwrap();
         let status = child.wait().unwrap();
         assert!(!status.success(), "the child was killed, not finished");
+        // The child runs ahead of this reader: what it reported before it died is still in the
+        // pipe. Every one of those commits must be found too, and the next child must start
+        // after all of them.
+        for line in lines {
+            record_commit(&line.unwrap(), &mut last);
+        }
 
         let j = Journal::open(&path).unwrap();
         assert!(j.integrity_check().unwrap().is_empty(), "round {round}");
