@@ -117,7 +117,7 @@ step "sandbox throughput"
 sed -n 's/^\([^:]*\): \([0-9]*\) orders, .*: \([0-9]*\) orders\/s.*/RESULT|sandbox_throughput \1|\2|\3/p' "$out/sandbox.log" |
   sed 's/^/run1|/' >>"$results"
 
-step "journal: 1,000,000 orders, warm and cold (generates the journal once, ≈ 2 min)"
+step "journal: 1,000,000 orders, warm and cold (generates the journal once, ≈ 1 min)"
 collect "journal.log" "run1" "$journal_bin"
 
 step "click → accepted, $submit_runs runs of 200 orders (measure-profile app, Xvfb)"
