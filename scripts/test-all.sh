@@ -29,6 +29,17 @@ stop_step() {
 trap 'stop_step 130' INT
 trap 'stop_step 143' TERM
 
+# STEP_LIMIT in seconds (timeout's syntax: a number with an optional s, m, h or d).
+limit_seconds() {
+  local n=${STEP_LIMIT%[smhd]}
+  case "$STEP_LIMIT" in
+    *m) echo $((n * 60)) ;;
+    *h) echo $((n * 3600)) ;;
+    *d) echo $((n * 86400)) ;;
+    *) echo "$n" ;;
+  esac
+}
+
 step() {
   local name=$1
   shift
@@ -39,8 +50,12 @@ step() {
   wait "$STEP_PID"
   local status=$?
   STEP_PID=""
-  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  # 124: timeout stopped the step; 137: it had to kill it — or something else (the OOM
+  # killer) did, which the time taken tells apart.
+  if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ $((SECONDS - start)) -ge "$(limit_seconds)" ]; }; then
     echo "!! '$name' did not finish within $STEP_LIMIT and was stopped: it hung where its log ends"
+  elif [ "$status" -eq 137 ]; then
+    echo "!! '$name' was killed (SIGKILL) after $((SECONDS - start)) s: out of memory? (see dmesg)"
   fi
   if [ "$status" -eq 0 ]; then results+=("ok"); else results+=("FAILED"); failed=$((failed + 1)); fi
   names+=("$name")
