@@ -1,5 +1,6 @@
 //! Synthetic orders for benchmarks and load tests (not for production use): fast bulk insertion
-//! in transactions of 50,000 orders with prepared statements. The data is fake and holds no card numbers.
+//! in transactions of 50,000 orders with prepared statements. The data is fake and holds no
+//! card numbers.
 
 use std::time::Duration;
 
@@ -91,13 +92,17 @@ pub fn generate(
         // orders took 27 s, 200,000 took 115 s. A cache that holds the indexes, for this call.
         let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
         conn.pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
-        let mut inserted = Ok(());
-        let mut from = 0;
-        while from < n && inserted.is_ok() {
-            let to = n.min(from + BULK_BATCH);
-            inserted = insert_orders(conn, from..to, n, &mut rng, start, step);
-            from = to;
-        }
+        let inserted = (0..n.div_ceil(BULK_BATCH)).try_for_each(|batch| {
+            let from = batch * BULK_BATCH;
+            insert_orders(
+                conn,
+                from..n.min(from + BULK_BATCH),
+                n,
+                &mut rng,
+                start,
+                step,
+            )
+        });
         conn.pragma_update(None, "cache_size", cache_size)?;
         inserted
     })
@@ -120,138 +125,136 @@ fn insert_orders(
     start: i64,
     step: i64,
 ) -> Result<()> {
+    let tx = conn.transaction()?;
+    // The consumer search index is filled once per batch rather than row by row from its
+    // trigger (3.4× faster: 200,000 orders in 7.3 s instead of 24.9 s); the trigger is back
+    // before the commit, so no one ever sees the journal without it.
+    let trigger: Option<String> = tx
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+            [SEARCH_TRIGGER],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if trigger.is_some() {
+        tx.execute_batch(&format!("DROP TRIGGER {SEARCH_TRIGGER}"))?;
+    }
+    let last_before: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) FROM orders", [], |r| r.get(0))?;
     {
-        let tx = conn.transaction()?;
-        // The consumer search index is filled once per batch rather than row by row from its
-        // trigger (3.4× faster: 200,000 orders in 7.3 s instead of 24.9 s); the trigger is back
-        // before the commit, so no one ever sees the journal without it.
-        let trigger: Option<String> = tx
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                [SEARCH_TRIGGER],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if trigger.is_some() {
-            tx.execute_batch(&format!("DROP TRIGGER {SEARCH_TRIGGER}"))?;
-        }
-        let last_before: i64 =
-            tx.query_row("SELECT coalesce(max(id), 0) FROM orders", [], |r| r.get(0))?;
-        {
-            let mut ins = tx.prepare(
-                "INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
-                     issuance_type, pan_last4, card_id, issuer_request_id, correlation_id,
-                     operation_id, state, d1_status, error_code, error_message, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?;
-            let mut ev = tx.prepare(
-                "INSERT INTO order_events (order_id, at, state, d1_status, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for i in range {
-                let created = start
-                    + i64::try_from(i).unwrap_or(0) * step
-                    + i64::try_from(rng.below(u64::try_from(step).unwrap_or(1))).unwrap_or(0);
-                let roll = rng.below(1000);
-                let recent = n - i <= 200;
-                let (state, d1, code, msg): (&str, Option<&str>, Option<&str>, Option<&str>) =
-                    if recent && roll < 200 {
-                        [
-                            "intent",
-                            "sending",
-                            "accepted",
-                            "outcome_unknown",
-                            "in_production",
-                        ]
-                        .get(usize::try_from(roll % 5).unwrap_or(0))
-                        .map_or(("done", None, None, None), |s| (*s, None, None, None))
-                    } else if roll < 920 {
-                        ("done", Some("CARD_PROD_DONE"), None, None)
-                    } else if roll < 945 {
-                        (
-                            "failed",
-                            Some("CARD_PROD_EXCEPTION"),
-                            Some("CARD_PROD_EXCEPTION"),
-                            Some("printer out of cards"),
-                        )
-                    } else if roll < 955 {
-                        (
-                            "failed",
-                            Some("DATA_EXCEPTION"),
-                            Some("DATA_EXCEPTION"),
-                            Some("invalid track data"),
-                        )
-                    } else if roll < 985 {
-                        (
-                            "rejected",
-                            None,
-                            Some("FIELD_INVALID_VALUE"),
-                            Some("D1 refused a field value"),
-                        )
-                    } else {
-                        ("abandoned", None, None, Some("teller cancelled"))
-                    };
-                let accepted = matches!(state, "done" | "failed" | "accepted" | "in_production");
-                let op = accepted.then(|| rng.uuid());
-                let updated = created + 60_000;
-                ins.execute(params![
-                    created,
-                    operator(rng.below(OPERATORS)),
-                    consumer(rng.below(CONSUMERS)),
-                    product(rng.below(PRODUCTS)),
-                    station(rng.below(STATIONS)),
-                    ISSUANCE_TYPES
-                        .get(usize::try_from(rng.below(3)).unwrap_or(0))
-                        .copied()
-                        .unwrap_or("NEW"),
-                    format!("{:04}", rng.below(10_000)),
-                    rng.uuid(),
-                    format!("R{:016x}", rng.next_u64()),
-                    format!("{:016x}", rng.next_u64()),
-                    op,
-                    state,
-                    d1,
-                    code,
-                    msg,
-                    updated,
-                ])?;
-                let id = tx.last_insert_rowid();
-                ev.execute(params![id, created, "intent", None::<&str>, None::<&str>])?;
-                if state != "intent" {
-                    ev.execute(params![
-                        id,
-                        created + 5,
+        let mut ins = tx.prepare(
+            "INSERT INTO orders (created_at, operator, consumer_id, product_id, station_id,
+                 issuance_type, pan_last4, card_id, issuer_request_id, correlation_id,
+                 operation_id, state, d1_status, error_code, error_message, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        let mut ev = tx.prepare(
+            "INSERT INTO order_events (order_id, at, state, d1_status, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for i in range {
+            let created = start
+                + i64::try_from(i).unwrap_or(0) * step
+                + i64::try_from(rng.below(u64::try_from(step).unwrap_or(1))).unwrap_or(0);
+            let roll = rng.below(1000);
+            let recent = n - i <= 200;
+            let (state, d1, code, msg): (&str, Option<&str>, Option<&str>, Option<&str>) =
+                if recent && roll < 200 {
+                    [
+                        "intent",
                         "sending",
-                        None::<&str>,
-                        None::<&str>
-                    ])?;
-                }
-                if accepted {
-                    ev.execute(params![id, created + 300, "accepted", None::<&str>, op])?;
-                    ev.execute(params![
-                        id,
-                        created + 5_000,
+                        "accepted",
+                        "outcome_unknown",
                         "in_production",
-                        Some("CARD_PROD_REQUESTED"),
-                        None::<&str>
-                    ])?;
-                }
-                if matches!(state, "done" | "failed" | "rejected" | "abandoned") {
-                    ev.execute(params![id, updated, state, d1, msg])?;
-                }
+                    ]
+                    .get(usize::try_from(roll % 5).unwrap_or(0))
+                    .map_or(("done", None, None, None), |s| (*s, None, None, None))
+                } else if roll < 920 {
+                    ("done", Some("CARD_PROD_DONE"), None, None)
+                } else if roll < 945 {
+                    (
+                        "failed",
+                        Some("CARD_PROD_EXCEPTION"),
+                        Some("CARD_PROD_EXCEPTION"),
+                        Some("printer out of cards"),
+                    )
+                } else if roll < 955 {
+                    (
+                        "failed",
+                        Some("DATA_EXCEPTION"),
+                        Some("DATA_EXCEPTION"),
+                        Some("invalid track data"),
+                    )
+                } else if roll < 985 {
+                    (
+                        "rejected",
+                        None,
+                        Some("FIELD_INVALID_VALUE"),
+                        Some("D1 refused a field value"),
+                    )
+                } else {
+                    ("abandoned", None, None, Some("teller cancelled"))
+                };
+            let accepted = matches!(state, "done" | "failed" | "accepted" | "in_production");
+            let op = accepted.then(|| rng.uuid());
+            let updated = created + 60_000;
+            ins.execute(params![
+                created,
+                operator(rng.below(OPERATORS)),
+                consumer(rng.below(CONSUMERS)),
+                product(rng.below(PRODUCTS)),
+                station(rng.below(STATIONS)),
+                ISSUANCE_TYPES
+                    .get(usize::try_from(rng.below(3)).unwrap_or(0))
+                    .copied()
+                    .unwrap_or("NEW"),
+                format!("{:04}", rng.below(10_000)),
+                rng.uuid(),
+                format!("R{:016x}", rng.next_u64()),
+                format!("{:016x}", rng.next_u64()),
+                op,
+                state,
+                d1,
+                code,
+                msg,
+                updated,
+            ])?;
+            let id = tx.last_insert_rowid();
+            ev.execute(params![id, created, "intent", None::<&str>, None::<&str>])?;
+            if state != "intent" {
+                ev.execute(params![
+                    id,
+                    created + 5,
+                    "sending",
+                    None::<&str>,
+                    None::<&str>
+                ])?;
+            }
+            if accepted {
+                ev.execute(params![id, created + 300, "accepted", None::<&str>, op])?;
+                ev.execute(params![
+                    id,
+                    created + 5_000,
+                    "in_production",
+                    Some("CARD_PROD_REQUESTED"),
+                    None::<&str>
+                ])?;
+            }
+            if matches!(state, "done" | "failed" | "rejected" | "abandoned") {
+                ev.execute(params![id, updated, state, d1, msg])?;
             }
         }
-        if let Some(create_trigger) = trigger {
-            tx.execute(
-                "INSERT INTO orders_consumer_search (rowid, consumer_id)
-                 SELECT id, consumer_id FROM orders WHERE id > ?1 ORDER BY id",
-                [last_before],
-            )?;
-            tx.execute_batch(&create_trigger)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
+    if let Some(create_trigger) = trigger {
+        tx.execute(
+            "INSERT INTO orders_consumer_search (rowid, consumer_id)
+             SELECT id, consumer_id FROM orders WHERE id > ?1 ORDER BY id",
+            [last_before],
+        )?;
+        tx.execute_batch(&create_trigger)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// The trigger that adds each new order to the consumer search index (migration 0005).

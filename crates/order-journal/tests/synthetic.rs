@@ -12,6 +12,10 @@ use order_journal::{Journal, Timestamp, synthetic};
 /// More orders than one bulk transaction holds, so the index is filled in two batches.
 const ORDERS: u64 = 50_100;
 
+/// The orders whose consumer id holds `?1`, from the search index.
+const INDEXED: &str =
+    "SELECT rowid FROM orders_consumer_search WHERE consumer_id MATCH '\"' || ?1 || '\"'";
+
 fn ids(c: &rusqlite::Connection, sql: &str, arg: &str) -> Vec<i64> {
     let mut stmt = c.prepare(sql).unwrap();
     let mut ids: Vec<i64> = stmt
@@ -57,11 +61,7 @@ fn the_consumer_search_index_holds_every_generated_order_and_keeps_its_trigger()
     };
     let (first, last) = (consumer(1), consumer(i64::try_from(ORDERS).unwrap()));
     for part in [&first, &last, &first[2..7], &last[4..], "C0000", "1234"] {
-        let found = ids(
-            &c,
-            "SELECT rowid FROM orders_consumer_search WHERE consumer_id MATCH '\"' || ?1 || '\"'",
-            part,
-        );
+        let found = ids(&c, INDEXED, part);
         let scanned = ids(
             &c,
             "SELECT id FROM orders WHERE consumer_id LIKE '%' || ?1 || '%'",
@@ -73,11 +73,7 @@ fn the_consumer_search_index_holds_every_generated_order_and_keeps_its_trigger()
 
     // An order written after the bulk insert is indexed by the trigger again.
     j.record_intent(&common::order(1)).unwrap();
-    let found = ids(
-        &c,
-        "SELECT rowid FROM orders_consumer_search WHERE consumer_id MATCH '\"' || ?1 || '\"'",
-        "CUST00001",
-    );
+    let found = ids(&c, INDEXED, "CUST00001");
     assert_eq!(found.len(), 1);
     c.execute_batch(
         "INSERT INTO orders_consumer_search (orders_consumer_search) VALUES ('integrity-check')",
