@@ -107,11 +107,11 @@ impl Report {
 fn bench_db(rows: u64) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/order-journal-bench");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("journal-{rows}-v3.sqlite"));
+    let path = dir.join(format!("journal-{rows}-v4.sqlite"));
     if path.exists() {
         return path;
     }
-    let tmp = dir.join(format!("journal-{rows}-v3.tmp.sqlite"));
+    let tmp = dir.join(format!("journal-{rows}-v4.tmp.sqlite"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
     }

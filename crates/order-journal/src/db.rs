@@ -82,6 +82,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_counter",
         include_str!("../migrations/0006_counter.sql"),
     ),
+    (
+        7,
+        "0007_consumer_suffixes",
+        include_str!("../migrations/0007_consumer_suffixes.sql"),
+    ),
 ];
 
 /// How long a connection waits for a lock held by another connection or process.
@@ -371,8 +376,8 @@ impl Journal {
         out
     }
 
-    /// Runs SQLite's `PRAGMA integrity_check` and `foreign_key_check`; `Ok(vec![])` means healthy,
-    /// otherwise the problems SQLite lists.
+    /// Runs SQLite's `PRAGMA integrity_check` and `foreign_key_check`, and checks the consumer
+    /// search index against the orders; `Ok(vec![])` means healthy, otherwise the problems found.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         self.with_writer(|c| {
             let mut problems = Vec::new();
@@ -388,6 +393,24 @@ impl Journal {
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             for row in rows {
                 problems.push(format!("foreign key violation in {}", row?));
+            }
+            let (missing, stale): (i64, i64) = c.query_row(
+                "SELECT (SELECT count(*) FROM (SELECT * FROM orders_consumer_suffix_expected
+                                               EXCEPT SELECT * FROM orders_consumer_suffix)),
+                        (SELECT count(*) FROM (SELECT * FROM orders_consumer_suffix
+                                               EXCEPT SELECT * FROM orders_consumer_suffix_expected))",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if missing > 0 {
+                problems.push(format!(
+                    "the consumer search index lacks {missing} entries of the orders"
+                ));
+            }
+            if stale > 0 {
+                problems.push(format!(
+                    "the consumer search index holds {stale} entries of no order"
+                ));
             }
             Ok(problems)
         })

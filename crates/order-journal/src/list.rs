@@ -5,10 +5,10 @@
 //! - filters walk the index of their most selective column in time order and stop after a page;
 //! - a search finds the newest matching `(created_at, id)` pairs inside indexes, merges them, and
 //!   only then reads the rows of the one page it returns. A prefix (or, for the consumer id, a
-//!   text anywhere in it, through its trigram index) that matches few orders is looked up in its
-//!   index and sorted; one that matches many (at least [`BROAD_PREFIX_MATCHES`], counted by a
-//!   capped probe of that index) walks the time index, which holds the consumer id and last 4,
-//!   newest first until a page is found.
+//!   text anywhere in it, through the index of its suffixes) that matches few orders is looked up
+//!   in its index and sorted; one that matches many (at least [`BROAD_PREFIX_MATCHES`], counted
+//!   by a capped probe of that index) walks the time index, which holds the consumer id and
+//!   last 4, newest first until a page is found.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -24,6 +24,10 @@ use crate::types::OrderState;
 /// sorting its matches. Near the switch both plans read a few thousand index entries.
 pub(crate) const BROAD_PREFIX_MATCHES: i64 = 4000;
 
+/// Characters of each consumer-id suffix that its index keeps (migration 0007). A longer text is
+/// looked up by its first this many characters and checked against the whole id.
+pub(crate) const CONSUMER_SUFFIX_CHARS: usize = 16;
+
 /// A validated search, ready for SQL.
 pub(crate) struct SearchPlan {
     text: String,
@@ -38,8 +42,9 @@ pub(crate) enum Probe {
         low: String,
         high: String,
     },
-    /// The consumer ids holding a text, in their trigram index (a LIKE pattern).
-    ConsumerContains { pattern: String },
+    /// The range `[low, high)` of the consumer-id suffix index (an order whose id holds the
+    /// text twice counts twice).
+    ConsumerSuffix { low: String, high: String },
 }
 
 /// One searched column: its condition and, when it can match many orders, what a probe counts
@@ -49,6 +54,10 @@ pub(crate) struct SearchCondition {
     params: Vec<Value>,
     probe: Option<Probe>,
     broad: Option<(String, Vec<Value>)>,
+    /// A condition on `orders_consumer_suffix` that finds exactly the matches, each with its
+    /// `(created_at, id)`: without filters on the orders' labels or state the page is found in
+    /// that index alone, no order row read.
+    index_only: Option<(String, Vec<Value>)>,
 }
 
 impl SearchPlan {
@@ -93,20 +102,26 @@ impl SearchPlan {
         let digits_only = self.text.bytes().all(|b| b.is_ascii_digit());
         let long_enough = self.text.len() >= MIN_PREFIX_CHARS;
         // The consumer id matches anywhere in it and whatever the case ("7005" and "cust-7005"
-        // both find CUST-7005), through its trigram index (migration 0005). LIKE's `_` matches
-        // any one character there; `instr` keeps only the ids that hold the text itself.
-        // A text that many ids hold ("CUST") walks the time index, which holds the consumer id,
-        // newest first instead.
+        // both find CUST-7005): the text starts one of the id's suffixes, a range of their
+        // index (migration 0007). A text longer than the suffixes kept is looked up by its start
+        // and checked against the whole id (`instr`). A text that many ids hold ("CUST") walks
+        // the time index, which holds the consumer id, newest first instead.
         if long_enough {
-            let pattern = format!("%{}%", self.text);
-            let lower = Value::Text(self.text.to_ascii_lowercase());
+            let lower = self.text.to_ascii_lowercase();
+            let key = &lower[..lower.len().min(CONSUMER_SUFFIX_CHARS)];
+            let (low, high) = prefix_bounds(key);
+            let range = "suffix >= ? AND suffix < ?";
+            let range_params = vec![Value::Text(low.clone()), Value::Text(high.clone())];
+            let contains = "instr(lower(consumer_id), ?) > 0";
             out.push(SearchCondition {
-                sql: "id IN (SELECT rowid FROM orders_consumer_search WHERE consumer_id LIKE ?) \
-                      AND instr(lower(consumer_id), ?) > 0"
-                    .to_owned(),
-                params: vec![Value::Text(pattern.clone()), lower.clone()],
-                probe: Some(Probe::ConsumerContains { pattern }),
-                broad: Some(("instr(lower(consumer_id), ?) > 0".to_owned(), vec![lower])),
+                sql: format!(
+                    "id IN (SELECT id FROM orders_consumer_suffix WHERE {range}) AND {contains}"
+                ),
+                params: [range_params.clone(), vec![Value::Text(lower.clone())]].concat(),
+                probe: Some(Probe::ConsumerSuffix { low, high }),
+                broad: Some((contains.to_owned(), vec![Value::Text(lower.clone())])),
+                index_only: (lower.len() <= CONSUMER_SUFFIX_CHARS)
+                    .then(|| (range.to_owned(), range_params)),
             });
         } else if self.mode == MatchMode::Exact {
             out.push(SearchCondition {
@@ -114,6 +129,7 @@ impl SearchPlan {
                 params: vec![Value::Text(self.text.clone())],
                 probe: None,
                 broad: None,
+                index_only: None,
             });
         }
         let mut columns: Vec<&'static str> = Vec::new();
@@ -133,6 +149,7 @@ impl SearchPlan {
                     params: vec![Value::Text(self.text.clone())],
                     probe: None,
                     broad: None,
+                    index_only: None,
                 },
                 MatchMode::Prefix => {
                     let (low, high) = prefix_bounds(&self.text);
@@ -145,6 +162,7 @@ impl SearchPlan {
                             high,
                         }),
                         broad: None,
+                        index_only: None,
                     }
                 }
             });
@@ -153,7 +171,8 @@ impl SearchPlan {
     }
 }
 
-/// `[prefix, prefix with its last byte + 1)`; the text is ASCII `[A-Za-z0-9_-]`.
+/// `[prefix, prefix with its last byte + 1)`; the text is ASCII `[A-Za-z0-9_-]`, so the bound
+/// stays ASCII (`-` + 1 is `.`, `_` + 1 is `` ` ``, `z` + 1 is `{`).
 fn prefix_bounds(prefix: &str) -> (String, String) {
     let mut hi = prefix.as_bytes().to_vec();
     if let Some(last) = hi.last_mut() {
@@ -174,12 +193,12 @@ pub(crate) fn is_broad(conn: &Connection, probe: &Probe) -> Result<bool> {
             .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
                 r.get(0)
             })?,
-        Probe::ConsumerContains { pattern } => conn
+        Probe::ConsumerSuffix { low, high } => conn
             .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM orders_consumer_search \
-                 WHERE consumer_id LIKE ?1 LIMIT ?2)",
+                "SELECT count(*) FROM (SELECT 1 FROM orders_consumer_suffix \
+                 WHERE suffix >= ?1 AND suffix < ?2 LIMIT ?3)",
             )?
-            .query_row(rusqlite::params![pattern, BROAD_PREFIX_MATCHES], |r| {
+            .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
                 r.get(0)
             })?,
     };
@@ -241,16 +260,21 @@ pub(crate) fn build_list_sql(
         None => None,
     };
 
-    let mut base: Vec<String> = Vec::new();
-    let mut base_params: Vec<Value> = Vec::new();
+    // Conditions on an order's place in the list (`created_at`, `id`), and on its labels.
+    let mut place = Conditions::default();
     if let Some(from) = q.from {
-        base.push("created_at >= ?".to_owned());
-        base_params.push(Value::Integer(from.as_millis()));
+        place.push("created_at >= ?", [Value::Integer(from.as_millis())]);
     }
     if let Some(to) = q.to {
-        base.push("created_at < ?".to_owned());
-        base_params.push(Value::Integer(to.as_millis()));
+        place.push("created_at < ?", [Value::Integer(to.as_millis())]);
     }
+    if let Some(c) = q.after {
+        place.push(
+            "(created_at, id) < (?, ?)",
+            [Value::Integer(c.created_at), Value::Integer(c.id)],
+        );
+    }
+    let mut labels = Conditions::default();
     for (col, v) in [
         ("station_id", &q.station_id),
         ("operator", &q.operator),
@@ -258,14 +282,8 @@ pub(crate) fn build_list_sql(
         ("issuance_type", &q.issuance_type),
     ] {
         if let Some(v) = v {
-            base.push(format!("{col} = ?"));
-            base_params.push(Value::Text(v.clone()));
+            labels.push(&format!("{col} = ?"), [Value::Text(v.clone())]);
         }
-    }
-    if let Some(c) = q.after {
-        base.push("(created_at, id) < (?, ?)".to_owned());
-        base_params.push(Value::Integer(c.created_at));
-        base_params.push(Value::Integer(c.id));
     }
     let mut states: Vec<OrderState> = q.states.clone();
     states.sort();
@@ -273,8 +291,12 @@ pub(crate) fn build_list_sql(
     let limit = i64::from(limit);
 
     if let Some(search) = &search {
-        return search_sql(search, &base, &base_params, &states, limit, broad);
+        return search_sql(search, &place, &labels, &states, limit, broad);
     }
+    let mut base = place.sql;
+    base.extend(labels.sql);
+    let mut base_params = place.params;
+    base_params.extend(labels.params);
     let mut parts: Vec<(String, Vec<Value>)> = Vec::new();
     if states.is_empty() {
         let cond = if base.is_empty() {
@@ -311,12 +333,26 @@ pub(crate) fn build_list_sql(
     })
 }
 
+/// SQL conditions joined by AND, and their parameters in order.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Conditions {
+    fn push(&mut self, sql: &str, params: impl IntoIterator<Item = Value>) {
+        self.sql.push(sql.to_owned());
+        self.params.extend(params);
+    }
+}
+
 /// A search: per column the newest `(created_at, id)` matches from an index, merged, and only
 /// the page's rows read from the table.
 fn search_sql(
     search: &SearchPlan,
-    base: &[String],
-    base_params: &[Value],
+    place: &Conditions,
+    labels: &Conditions,
     states: &[OrderState],
     limit: i64,
     broad: &mut dyn FnMut(&Probe) -> Result<bool>,
@@ -336,12 +372,30 @@ fn search_sql(
             Some(probe) => broad(probe)?,
             None => false,
         };
+        if let Some((range, range_params)) = cond.index_only
+            && !walk_time_index
+            && labels.sql.is_empty()
+            && state_cond.is_none()
+        {
+            let mut conds = vec![range];
+            conds.extend(place.sql.iter().cloned());
+            subs.push(format!(
+                "SELECT * FROM (SELECT DISTINCT created_at, id FROM orders_consumer_suffix \
+                 WHERE {} {ORDER_DESC} LIMIT ?)",
+                conds.join(" AND ")
+            ));
+            params.extend(range_params);
+            params.extend(place.params.iter().cloned());
+            params.push(Value::Integer(limit));
+            continue;
+        }
         let (sql, cond_params) = match cond.broad {
             Some(broad_cond) if walk_time_index => broad_cond,
             _ => (cond.sql, cond.params),
         };
         let mut conds = vec![sql];
-        conds.extend(base.iter().cloned());
+        conds.extend(place.sql.iter().cloned());
+        conds.extend(labels.sql.iter().cloned());
         conds.extend(state_cond.iter().cloned());
         let hint = if walk_time_index {
             " INDEXED BY orders_created"
@@ -353,7 +407,8 @@ fn search_sql(
             conds.join(" AND ")
         ));
         params.extend(cond_params);
-        params.extend(base_params.iter().cloned());
+        params.extend(place.params.iter().cloned());
+        params.extend(labels.params.iter().cloned());
         params.push(Value::Integer(limit));
     }
     if subs.is_empty() {

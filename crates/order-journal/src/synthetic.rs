@@ -126,9 +126,9 @@ fn insert_orders(
     step: i64,
 ) -> Result<()> {
     let tx = conn.transaction()?;
-    // The consumer search index is filled once per batch rather than row by row from its
-    // trigger (3.4× faster: 200,000 orders in 7.3 s instead of 24.9 s); the trigger is back
-    // before the commit, so no one ever sees the journal without it.
+    // The consumer search index is filled once per batch, in its own order, rather than row by
+    // row from its trigger; the trigger is back before the commit, so no one ever sees the
+    // journal without it.
     let trigger: Option<String> = tx
         .query_row(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
@@ -247,8 +247,9 @@ fn insert_orders(
     }
     if let Some(create_trigger) = trigger {
         tx.execute(
-            "INSERT INTO orders_consumer_search (rowid, consumer_id)
-             SELECT id, consumer_id FROM orders WHERE id > ?1 ORDER BY id",
+            "INSERT OR IGNORE INTO orders_consumer_suffix (suffix, created_at, id)
+             SELECT suffix, created_at, id FROM orders_consumer_suffix_expected
+             WHERE id > ?1 ORDER BY 1, 2, 3",
             [last_before],
         )?;
         tx.execute_batch(&create_trigger)?;
@@ -257,5 +258,5 @@ fn insert_orders(
     Ok(())
 }
 
-/// The trigger that adds each new order to the consumer search index (migration 0005).
-const SEARCH_TRIGGER: &str = "orders_consumer_search_insert";
+/// The trigger that adds each new order to the consumer search index (migration 0007).
+const SEARCH_TRIGGER: &str = "orders_consumer_suffix_insert";

@@ -11,13 +11,13 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 6);
+    assert_eq!(j.schema_version().unwrap(), 7);
     assert_eq!(j.path(), Some(path.as_path()));
     j.record_intent(&common::order(1)).unwrap();
     drop(j);
     // Reopening applies nothing twice and keeps the data.
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 6);
+    assert_eq!(j.schema_version().unwrap(), 7);
     assert_eq!(j.list(&OrderQuery::default()).unwrap().items.len(), 1);
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c
@@ -27,7 +27,7 @@ fn a_new_file_is_created_in_wal_mode_and_migrated_once() {
     let applied: i64 = c
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(applied, 6);
+    assert_eq!(applied, 7);
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn a_schema_1_journal_is_migrated_to_the_latest_with_its_orders() {
     .unwrap();
     drop(c);
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 6);
+    assert_eq!(j.schema_version().unwrap(), 7);
     assert_eq!(j.in_flight().unwrap()[0].card_id, "card-old");
     assert!(j.integrity_check().unwrap().is_empty());
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -120,14 +120,14 @@ fn a_journal_from_a_newer_version_is_not_touched() {
     drop(Journal::open(&path).unwrap());
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (7, '0007_future', 0)",
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (8, '0008_future', 0)",
         [],
     )
     .unwrap();
     drop(c);
     let err = Journal::open(&path).unwrap_err();
     match &err {
-        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (7, 6)),
+        JournalError::NewerSchema { found, known } => assert_eq!((*found, *known), (8, 7)),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -246,10 +246,10 @@ fn a_schema_1_journal_keeps_its_orders_and_history_when_migrated() {
         .unwrap();
     }
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 6);
+    assert_eq!(j.schema_version().unwrap(), 7);
     let detail = j.detail(&cid("card-1")).unwrap();
     assert_eq!(detail.history.len(), 3, "the history survived the rebuild");
-    // The consumer search index (schema 5) holds the orders that were there before it.
+    // The consumer search index (schema 7) holds the orders that were there before it.
     let found = j
         .list(&OrderQuery {
             search: Some(order_journal::Search {

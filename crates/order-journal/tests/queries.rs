@@ -387,6 +387,138 @@ fn a_consumer_id_is_found_by_any_part_of_it_whatever_the_case() {
     }
 }
 
+/// A consumer id of 64 characters, the longest there is; its index keeps 16 characters of each
+/// suffix (migration 0007), so longer texts are checked against the whole id.
+const LONG_CONSUMER: &str = "CUST-0123456789-abcdefghij-KLMNOPQRST-uvwxyz_0123456789-_9_8_7_6";
+
+#[test]
+fn a_long_consumer_id_is_found_by_any_part_of_it_short_or_long() {
+    let (j, _) = fixture();
+    assert_eq!(LONG_CONSUMER.len(), 64);
+    // Another id with the same first 40 characters.
+    let near = format!("{}{}", &LONG_CONSUMER[..40], "Z".repeat(24));
+    for (i, consumer) in [(60, LONG_CONSUMER), (61, near.as_str())] {
+        let mut o = order(i);
+        o.consumer_id = desk_domain::ConsumerId::parse(consumer).unwrap();
+        j.record_intent(&o).unwrap();
+    }
+    let both = [card(61), card(60)];
+    let upper = LONG_CONSUMER.to_ascii_uppercase();
+    for mode in [MatchMode::Exact, MatchMode::Prefix] {
+        for (text, want) in [
+            (LONG_CONSUMER, &[card(60)][..]),
+            (upper.as_str(), &[card(60)][..]),
+            // 16 characters: what the index keeps; both ids hold them.
+            (&LONG_CONSUMER[..16], &both[..]),
+            // Looked up by 16 characters that both hold, kept by the rest.
+            (&LONG_CONSUMER[..17], &both[..]),
+            (&LONG_CONSUMER[..41], &[card(60)][..]),
+            (&LONG_CONSUMER[30..], &[card(60)][..]),
+            (&LONG_CONSUMER[45..62], &[card(60)][..]),
+            // The end of the id: its last suffix of 3.
+            (&LONG_CONSUMER[61..], &[card(60)][..]),
+            // Twice in one id, once in the other: one row each.
+            ("0123456789", &both[..]),
+            (&near[38..], &[card(61)][..]),
+            ("0123456789-_9_8_7_7", &[][..]),
+        ] {
+            assert_eq!(search(&j, text, mode).unwrap(), want, "{text} {mode:?}");
+        }
+    }
+}
+
+#[test]
+fn a_consumer_search_with_filters_a_period_and_pages_finds_the_same_orders() {
+    let (j, _) = fixture();
+    // "cust0001" is in the consumer ids of orders 10..=19: few, read in the suffix index alone
+    // (with or without a period), or with the orders' rows for their labels and states.
+    let q = |f: &dyn Fn(&mut OrderQuery)| {
+        let mut q = OrderQuery {
+            search: Some(Search {
+                text: "cust0001".into(),
+                mode: MatchMode::Exact,
+            }),
+            page_size: 2,
+            ..OrderQuery::default()
+        };
+        f(&mut q);
+        all(&j, &q)
+    };
+    let period = |q: &mut OrderQuery| {
+        q.from = Some(Timestamp::from_millis(T0 + 12 * HOUR));
+        q.to = Some(Timestamp::from_millis(T0 + 17 * HOUR));
+    };
+    assert_eq!(q(&|_| {}), expected(|i| (10..20).contains(&i)));
+    assert_eq!(q(&period), expected(|i| (12..17).contains(&i)));
+    assert_eq!(
+        q(&|q| q.station_id = Some("STATION-1".into())),
+        [card(17), card(13)]
+    );
+    assert_eq!(
+        q(&|q| {
+            period(q);
+            q.station_id = Some("STATION-1".into());
+        }),
+        [card(13)]
+    );
+    assert_eq!(q(&|q| q.states = vec![OrderState::Intent]), [card(16)]);
+    assert!(
+        q(&|q| {
+            period(q);
+            q.states = vec![OrderState::Intent];
+            q.operator = Some("nobody".into());
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_consumer_id_changed_or_removed_in_the_file_leaves_the_search_index_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let j = Journal::open(&path).unwrap();
+    for i in 0..3 {
+        j.record_intent(&order(i)).unwrap();
+    }
+    // The app never changes a consumer id or deletes an order but by pruning; a repair by hand
+    // must not leave the index behind.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute(
+        "UPDATE orders SET consumer_id = 'REPAIRED-1' WHERE card_id = 'card-00001'",
+        [],
+    )
+    .unwrap();
+    c.execute("DELETE FROM orders WHERE card_id = 'card-00002'", [])
+        .unwrap();
+    assert_eq!(j.integrity_check().unwrap(), Vec::<String>::new());
+    assert_eq!(search(&j, "paired", MatchMode::Exact).unwrap(), [card(1)]);
+    assert!(
+        search(&j, "CUST00001", MatchMode::Exact)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        search(&j, "CUST00002", MatchMode::Exact)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(search(&j, "CUST0000", MatchMode::Exact).unwrap(), [card(0)]);
+    // And the check sees an index that is not in step.
+    c.execute_batch(
+        "INSERT INTO orders_consumer_suffix VALUES ('stale', 1, 999);
+         DELETE FROM orders_consumer_suffix WHERE suffix = 'cust00000';",
+    )
+    .unwrap();
+    let problems = j.integrity_check().unwrap();
+    assert_eq!(
+        problems,
+        [
+            "the consumer search index lacks 1 entries of the orders",
+            "the consumer search index holds 1 entries of no order"
+        ]
+    );
+}
+
 #[test]
 fn search_combines_with_filters_and_never_duplicates() {
     let (j, _) = fixture();

@@ -205,7 +205,7 @@ fn the_outbox_numbering_continues_across_the_migration_even_when_it_was_empty() 
     drop(c);
 
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 6);
+    assert_eq!(j.schema_version().unwrap(), 7);
     assert_eq!(j.outbox_backlog().unwrap().last_seq, 3);
     j.record_intent(&order(1)).unwrap();
     assert_eq!(j.outbox_after(0, 10).unwrap()[0].seq, 4);
