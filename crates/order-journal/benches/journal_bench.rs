@@ -321,7 +321,7 @@ fn queries<'a>(sample: &'a [OrderSummary], cursor: Option<Cursor>) -> Vec<Query<
             },
         ),
         list(
-            "search consumer id, its last 4 digits (anywhere, trigram index)",
+            "search consumer id, its last 4 digits (anywhere in it)",
             100.0,
             |i| {
                 search(
