@@ -32,30 +32,6 @@ describe("shell", () => {
     expect(screen.getByTestId("order-form")).toBeTruthy();
   });
 
-  it("asks for the form's options alongside appInfo, not after it, and asks once", async () => {
-    const backend = fakeBackend({ environment: "training" });
-    const appInfo = backend.appInfo.bind(backend);
-    const formOptions = backend.formOptions.bind(backend);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const calls: string[] = [];
-    backend.appInfo = async () => {
-      calls.push("appInfo");
-      await held;
-      return appInfo();
-    };
-    backend.formOptions = async () => {
-      calls.push("formOptions");
-      return formOptions();
-    };
-    renderApp(backend);
-    await waitFor(() => expect(calls).toContain("appInfo"));
-    expect(calls).toContain("formOptions");
-    release();
-    await waitFor(() => expect(backend.readySignals).toBe(1));
-    expect(calls.filter((c) => c === "formOptions")).toHaveLength(1);
-  });
-
   it("signals ready before the order-change subscriptions are in place, and ends those that arrive after the window closed", async () => {
     const backend = fakeBackend({ environment: "training" });
     const subscribe = backend.onOrderChanged.bind(backend);
