@@ -2,7 +2,8 @@
 //!
 //! Run: `cargo bench -p order-journal --bench journal_bench`
 //! Env: `ORDER_JOURNAL_BENCH_ROWS` (default 1000000), `ORDER_JOURNAL_BENCH_ITERS` (warm runs per
-//! row, default 200), `ORDER_JOURNAL_BENCH_COLD_ITERS` (cold runs per row, default 40).
+//! row, default 200), `ORDER_JOURNAL_BENCH_COLD_ITERS` (cold runs per row, default 40),
+//! `ORDER_JOURNAL_BENCH_ONLY` (only the read rows whose name holds this text).
 //! The generated database is cached under `target/order-journal-bench/` between runs.
 //!
 //! Every read runs warm (caches hot), then cold: before each cold run the journal's files are
@@ -161,6 +162,13 @@ fn search(text: String, mode: MatchMode) -> OrderQuery {
     OrderQuery {
         search: Some(Search { text, mode }),
         ..q()
+    }
+}
+
+fn at_station(i: usize, q: OrderQuery) -> OrderQuery {
+    OrderQuery {
+        station_id: Some(synthetic::station(i as u64)),
+        ..q
     }
 }
 
@@ -336,6 +344,44 @@ fn queries<'a>(sample: &'a [OrderSummary], cursor: Option<Cursor>) -> Vec<Query<
                 MatchMode::Prefix,
             )
         }),
+        // A station filter on top: the matches' stations are not in the suffix index.
+        list("search consumer id, exact + station", 100.0, |i| {
+            at_station(
+                i,
+                search(sample[i % 50].consumer_id.to_string(), MatchMode::Exact),
+            )
+        }),
+        list("search consumer id, 7 chars + station", 100.0, |i| {
+            at_station(
+                i,
+                search(
+                    sample[i % 50].consumer_id.as_str()[..7].to_owned(),
+                    MatchMode::Prefix,
+                ),
+            )
+        }),
+        list(
+            "search consumer id, 6 chars (~5k orders) + station",
+            100.0,
+            |i| {
+                at_station(
+                    i,
+                    search(
+                        sample[i % 50].consumer_id.as_str()[..6].to_owned(),
+                        MatchMode::Prefix,
+                    ),
+                )
+            },
+        ),
+        list("search consumer id, 5 chars + station", 100.0, |i| {
+            at_station(
+                i,
+                search(
+                    sample[i % 50].consumer_id.as_str()[..5].to_owned(),
+                    MatchMode::Prefix,
+                ),
+            )
+        }),
         list("search card id, exact", 100.0, |i| {
             search(sample[i % 50].card_id.to_string(), MatchMode::Exact)
         }),
@@ -488,7 +534,11 @@ fn main() {
             .unwrap()
             .next;
     }
-    let reads = queries(&sample, cursor);
+    let only = std::env::var("ORDER_JOURNAL_BENCH_ONLY").unwrap_or_default();
+    let reads: Vec<Query<'_>> = queries(&sample, cursor)
+        .into_iter()
+        .filter(|q| q.name.contains(only.as_str()))
+        .collect();
 
     let mut r = Report { rows: Vec::new() };
     println!("Warm (page cache and SQLite cache hot), {iters} runs per row:\n");
