@@ -24,6 +24,12 @@ use crate::types::OrderState;
 /// sorting its matches. Near the switch both plans read a few thousand index entries.
 pub(crate) const BROAD_PREFIX_MATCHES: i64 = 4000;
 
+/// With a label or state filter, a consumer-id text held by at least [`BROAD_PREFIX_MATCHES`]
+/// but fewer than this many orders walks the filter's own index, testing each entry against
+/// the set of orders the suffix index holds for the text (built from one range, at most ~2.5 MB
+/// of index). Held by more, the matches are dense enough for the time index walk.
+pub(crate) const DENSE_CONSUMER_MATCHES: i64 = 100_000;
+
 /// Characters of each consumer-id suffix that its index keeps (migration 0007). A longer text is
 /// looked up by its first this many characters and checked against the whole id.
 pub(crate) const CONSUMER_SUFFIX_CHARS: usize = 16;
@@ -58,6 +64,10 @@ pub(crate) struct SearchCondition {
     /// `(created_at, id)`: without filters on the orders' labels or state the page is found in
     /// that index alone, no order row read.
     index_only: Option<(String, Vec<Value>)>,
+    /// The same matches as a set that an index walk tests its entries against (`+id` keeps
+    /// SQLite from reading the rows of the set instead), for a text many orders hold with a
+    /// label or state filter.
+    set_of_matches: Option<(String, Vec<Value>)>,
 }
 
 impl SearchPlan {
@@ -121,7 +131,13 @@ impl SearchPlan {
                 probe: Some(Probe::ConsumerSuffix { low, high }),
                 broad: Some((contains.to_owned(), vec![Value::Text(lower.clone())])),
                 index_only: (lower.len() <= CONSUMER_SUFFIX_CHARS)
-                    .then(|| (range.to_owned(), range_params)),
+                    .then(|| (range.to_owned(), range_params.clone())),
+                set_of_matches: (lower.len() <= CONSUMER_SUFFIX_CHARS).then(|| {
+                    (
+                        format!("+id IN (SELECT id FROM orders_consumer_suffix WHERE {range})"),
+                        range_params,
+                    )
+                }),
             });
         } else if self.mode == MatchMode::Exact {
             out.push(SearchCondition {
@@ -130,6 +146,7 @@ impl SearchPlan {
                 probe: None,
                 broad: None,
                 index_only: None,
+                set_of_matches: None,
             });
         }
         let mut columns: Vec<&'static str> = Vec::new();
@@ -150,6 +167,7 @@ impl SearchPlan {
                     probe: None,
                     broad: None,
                     index_only: None,
+                    set_of_matches: None,
                 },
                 MatchMode::Prefix => {
                     let (low, high) = prefix_bounds(&self.text);
@@ -163,6 +181,7 @@ impl SearchPlan {
                         }),
                         broad: None,
                         index_only: None,
+                        set_of_matches: None,
                     }
                 }
             });
@@ -181,28 +200,23 @@ fn prefix_bounds(prefix: &str) -> (String, String) {
     (prefix.to_owned(), String::from_utf8_lossy(&hi).into_owned())
 }
 
-/// Whether a search matches at least [`BROAD_PREFIX_MATCHES`] orders: counts inside the
-/// column's index and stops at the cap, so the probe itself stays small.
-pub(crate) fn is_broad(conn: &Connection, probe: &Probe) -> Result<bool> {
-    let n: i64 = match probe {
+/// How many index entries a search matches, counted inside the column's index up to `cap`, so
+/// the probe itself stays small.
+pub(crate) fn count_matches(conn: &Connection, probe: &Probe, cap: i64) -> Result<i64> {
+    Ok(match probe {
         Probe::Range { column, low, high } => conn
             .prepare_cached(&format!(
                 "SELECT count(*) FROM (SELECT 1 FROM orders \
                  WHERE {column} >= ?1 AND {column} < ?2 LIMIT ?3)"
             ))?
-            .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
-                r.get(0)
-            })?,
+            .query_row(rusqlite::params![low, high, cap], |r| r.get(0))?,
         Probe::ConsumerSuffix { low, high } => conn
             .prepare_cached(
                 "SELECT count(*) FROM (SELECT 1 FROM orders_consumer_suffix \
                  WHERE suffix >= ?1 AND suffix < ?2 LIMIT ?3)",
             )?
-            .query_row(rusqlite::params![low, high, BROAD_PREFIX_MATCHES], |r| {
-                r.get(0)
-            })?,
-    };
-    Ok(n >= BROAD_PREFIX_MATCHES)
+            .query_row(rusqlite::params![low, high, cap], |r| r.get(0))?,
+    })
 }
 
 fn check_filter(name: &str, value: &Option<String>) -> Result<()> {
@@ -227,12 +241,12 @@ pub(crate) struct ListSql {
     pub(crate) params: Vec<Value>,
 }
 
-/// Builds the SQL of one page of at most `limit` orders. `broad` answers, for a searched
-/// prefix or text, whether it matches many orders ([`is_broad`]).
+/// Builds the SQL of one page of at most `limit` orders. `count` counts, for a searched prefix
+/// or text, its matches up to a cap ([`count_matches`]).
 pub(crate) fn build_list_sql(
     q: &OrderQuery,
     limit: u32,
-    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
+    count: &mut dyn FnMut(&Probe, i64) -> Result<i64>,
 ) -> Result<ListSql> {
     if q.page_size == 0 {
         return Err(JournalError::InvalidQuery(
@@ -291,7 +305,7 @@ pub(crate) fn build_list_sql(
     let limit = i64::from(limit);
 
     if let Some(search) = &search {
-        return search_sql(search, &place, &labels, &states, limit, broad);
+        return search_sql(search, &place, &labels, &states, limit, count);
     }
     let mut base = place.sql;
     base.extend(labels.sql);
@@ -355,7 +369,7 @@ fn search_sql(
     labels: &Conditions,
     states: &[OrderState],
     limit: i64,
-    broad: &mut dyn FnMut(&Probe) -> Result<bool>,
+    count: &mut dyn FnMut(&Probe, i64) -> Result<i64>,
 ) -> Result<ListSql> {
     let state_cond = (!states.is_empty()).then(|| {
         let list = states
@@ -368,14 +382,35 @@ fn search_sql(
     let mut subs = Vec::new();
     let mut params = Vec::new();
     for cond in search.conditions() {
+        let filtered = !labels.sql.is_empty() || state_cond.is_some();
         let walk_time_index = match &cond.probe {
-            Some(probe) => broad(probe)?,
+            Some(probe) => count(probe, BROAD_PREFIX_MATCHES)? >= BROAD_PREFIX_MATCHES,
             None => false,
         };
+        if walk_time_index
+            && filtered
+            && let (Some((set, set_params)), Some(probe)) = (&cond.set_of_matches, &cond.probe)
+            && count(probe, DENSE_CONSUMER_MATCHES)? < DENSE_CONSUMER_MATCHES
+        {
+            // Many matches, a filter on top: the filter's index, each entry tested against the
+            // set, no order row read for the text.
+            let mut conds = vec![set.clone()];
+            conds.extend(place.sql.iter().cloned());
+            conds.extend(labels.sql.iter().cloned());
+            conds.extend(state_cond.iter().cloned());
+            subs.push(format!(
+                "SELECT * FROM (SELECT created_at, id FROM orders WHERE {} {ORDER_DESC} LIMIT ?)",
+                conds.join(" AND ")
+            ));
+            params.extend(set_params.iter().cloned());
+            params.extend(place.params.iter().cloned());
+            params.extend(labels.params.iter().cloned());
+            params.push(Value::Integer(limit));
+            continue;
+        }
         if let Some((range, range_params)) = cond.index_only
             && !walk_time_index
-            && labels.sql.is_empty()
-            && state_cond.is_none()
+            && !filtered
         {
             let mut conds = vec![range];
             conds.extend(place.sql.iter().cloned());

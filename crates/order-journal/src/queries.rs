@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 
 use crate::db::Journal;
 use crate::error::{JournalError, Result};
-use crate::list::{ListSql, build_list_sql, is_broad};
+use crate::list::{ListSql, build_list_sql, count_matches};
 use crate::types::{HistoryEntry, OrderDetail, OrderId, OrderState, OrderSummary, Timestamp};
 use desk_domain::CardId;
 
@@ -218,8 +218,8 @@ fn query_summaries(conn: &Connection, sql: &str, p: &[Value]) -> Result<Vec<Orde
 
 /// The list SQL for `q` on this connection (a searched prefix is probed here).
 fn list_sql_on(conn: &Connection, q: &OrderQuery) -> Result<ListSql> {
-    build_list_sql(q, q.page_size.saturating_add(1), &mut |probe| {
-        is_broad(conn, probe)
+    build_list_sql(q, q.page_size.saturating_add(1), &mut |probe, cap| {
+        count_matches(conn, probe, cap)
     })
 }
 

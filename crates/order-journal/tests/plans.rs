@@ -125,6 +125,14 @@ fn each_filter_walks_its_own_index() {
             &["orders_consumer_suffix"],
         ),
         (
+            "search prefix matching many orders, one station",
+            OrderQuery {
+                station_id: Some(synthetic::station(1)),
+                ..search("C000", MatchMode::Prefix)
+            },
+            &["orders_station", "orders_consumer_suffix"],
+        ),
+        (
             "search prefix matching many orders",
             search("C000", MatchMode::Prefix),
             &["COVERING INDEX orders_created"],
@@ -170,6 +178,9 @@ fn each_filter_walks_its_own_index() {
                     || line.starts_with("SCAN (subquery"),
                 "{name} scans: {text}"
             );
+        }
+        if name == "search prefix matching many orders, one station" {
+            assert!(!text.contains("orders_created"), "{name}: {text}");
         }
         // Single filters never sort: they come out of the index in order.
         if !name.starts_with("search") && name != "states" {
@@ -260,7 +271,8 @@ fn prefix_searches_return_the_newest_matches_whichever_index_they_walk() {
         let got = newest_first(&j, &search(text, MatchMode::Prefix), 3);
         assert_eq!(got, want, "{text}");
     }
-    // With a filter and a date range on top of a broad prefix.
+    // With a filter and a date range on top of a broad prefix (the filter's index walked, each
+    // entry tested against the suffix index's set), and with a state.
     let q = OrderQuery {
         station_id: Some(synthetic::station(3)),
         from: Some(Timestamp::from_millis(END - 200 * DAY)),
@@ -272,6 +284,14 @@ fn prefix_searches_return_the_newest_matches_whichever_index_they_walk() {
         END - 200 * DAY
     ));
     assert_eq!(newest_first(&j, &q, 3), want);
+    let q = OrderQuery {
+        states: vec![OrderState::Failed, OrderState::Rejected],
+        page_size: 10,
+        ..search("c000", MatchMode::Prefix)
+    };
+    let want = expected("consumer_id LIKE 'C000%' AND state IN ('failed', 'rejected')");
+    assert!(want.len() > 10, "the case needs more than a page");
+    assert_eq!(newest_first(&j, &q, 15), want);
     // A narrow text, read in the suffix index alone (a period) or with the rows (a station).
     for (q, label) in [
         (
