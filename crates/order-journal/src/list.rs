@@ -60,15 +60,15 @@ pub(crate) struct SearchCondition {
     params: Vec<Value>,
     probe: Option<Probe>,
     broad: Option<(String, Vec<Value>)>,
-    /// A condition on `orders_consumer_suffix` that finds exactly the matches, each with its
+    /// The parameters of a [`SUFFIX_RANGE`] that finds exactly the matches, each with its
     /// `(created_at, id)`: without filters on the orders' labels or state the page is found in
-    /// that index alone, no order row read.
-    index_only: Option<(String, Vec<Value>)>,
-    /// The same matches as a set that an index walk tests its entries against (`+id` keeps
-    /// SQLite from reading the rows of the set instead), for a text many orders hold with a
-    /// label or state filter.
-    set_of_matches: Option<(String, Vec<Value>)>,
+    /// that index alone; with them, a text many orders hold is a set the filter's index walk
+    /// tests its entries against. No order row is read for the text either way.
+    suffix_range: Option<Vec<Value>>,
 }
+
+/// The range of `orders_consumer_suffix` that holds a consumer-id text.
+const SUFFIX_RANGE: &str = "suffix >= ? AND suffix < ?";
 
 impl SearchPlan {
     pub(crate) fn new(search: &Search) -> Result<Option<Self>> {
@@ -120,24 +120,17 @@ impl SearchPlan {
             let lower = self.text.to_ascii_lowercase();
             let key = &lower[..lower.len().min(CONSUMER_SUFFIX_CHARS)];
             let (low, high) = prefix_bounds(key);
-            let range = "suffix >= ? AND suffix < ?";
             let range_params = vec![Value::Text(low.clone()), Value::Text(high.clone())];
             let contains = "instr(lower(consumer_id), ?) > 0";
             out.push(SearchCondition {
                 sql: format!(
-                    "id IN (SELECT id FROM orders_consumer_suffix WHERE {range}) AND {contains}"
+                    "id IN (SELECT id FROM orders_consumer_suffix WHERE {SUFFIX_RANGE}) \
+                     AND {contains}"
                 ),
                 params: [range_params.clone(), vec![Value::Text(lower.clone())]].concat(),
                 probe: Some(Probe::ConsumerSuffix { low, high }),
                 broad: Some((contains.to_owned(), vec![Value::Text(lower.clone())])),
-                index_only: (lower.len() <= CONSUMER_SUFFIX_CHARS)
-                    .then(|| (range.to_owned(), range_params.clone())),
-                set_of_matches: (lower.len() <= CONSUMER_SUFFIX_CHARS).then(|| {
-                    (
-                        format!("+id IN (SELECT id FROM orders_consumer_suffix WHERE {range})"),
-                        range_params,
-                    )
-                }),
+                suffix_range: (lower.len() <= CONSUMER_SUFFIX_CHARS).then_some(range_params),
             });
         } else if self.mode == MatchMode::Exact {
             out.push(SearchCondition {
@@ -145,8 +138,7 @@ impl SearchPlan {
                 params: vec![Value::Text(self.text.clone())],
                 probe: None,
                 broad: None,
-                index_only: None,
-                set_of_matches: None,
+                suffix_range: None,
             });
         }
         let mut columns: Vec<&'static str> = Vec::new();
@@ -166,8 +158,7 @@ impl SearchPlan {
                     params: vec![Value::Text(self.text.clone())],
                     probe: None,
                     broad: None,
-                    index_only: None,
-                    set_of_matches: None,
+                    suffix_range: None,
                 },
                 MatchMode::Prefix => {
                     let (low, high) = prefix_bounds(&self.text);
@@ -180,8 +171,7 @@ impl SearchPlan {
                             high,
                         }),
                         broad: None,
-                        index_only: None,
-                        set_of_matches: None,
+                        suffix_range: None,
                     }
                 }
             });
@@ -379,71 +369,57 @@ fn search_sql(
             .join(", ");
         format!("state IN ({list})")
     });
+    let filtered = !labels.sql.is_empty() || state_cond.is_some();
     let mut subs = Vec::new();
     let mut params = Vec::new();
     for cond in search.conditions() {
-        let filtered = !labels.sql.is_empty() || state_cond.is_some();
-        let walk_time_index = match &cond.probe {
-            Some(probe) => count(probe, BROAD_PREFIX_MATCHES)? >= BROAD_PREFIX_MATCHES,
-            None => false,
+        // With a filter, a consumer-id text is counted far enough to tell whether its set of
+        // matches is small enough to build.
+        let cap = if filtered && cond.suffix_range.is_some() {
+            DENSE_CONSUMER_MATCHES
+        } else {
+            BROAD_PREFIX_MATCHES
         };
-        if walk_time_index
-            && filtered
-            && let (Some((set, set_params)), Some(probe)) = (&cond.set_of_matches, &cond.probe)
-            && count(probe, DENSE_CONSUMER_MATCHES)? < DENSE_CONSUMER_MATCHES
-        {
+        let matches = match &cond.probe {
+            Some(probe) => count(probe, cap)?,
+            None => 0,
+        };
+        let broad = matches >= BROAD_PREFIX_MATCHES;
+        // What the sub-select reads and its first condition.
+        let (source, first, first_params) = match cond.suffix_range {
+            // Few matches, no filter: the page is in the suffix index.
+            Some(range) if !broad && !filtered => (
+                "DISTINCT created_at, id FROM orders_consumer_suffix",
+                SUFFIX_RANGE.to_owned(),
+                range,
+            ),
             // Many matches, a filter on top: the filter's index, each entry tested against the
-            // set, no order row read for the text.
-            let mut conds = vec![set.clone()];
-            conds.extend(place.sql.iter().cloned());
-            conds.extend(labels.sql.iter().cloned());
-            conds.extend(state_cond.iter().cloned());
-            subs.push(format!(
-                "SELECT * FROM (SELECT created_at, id FROM orders WHERE {} {ORDER_DESC} LIMIT ?)",
-                conds.join(" AND ")
-            ));
-            params.extend(set_params.iter().cloned());
-            params.extend(place.params.iter().cloned());
-            params.extend(labels.params.iter().cloned());
-            params.push(Value::Integer(limit));
-            continue;
-        }
-        if let Some((range, range_params)) = cond.index_only
-            && !walk_time_index
-            && !filtered
-        {
-            let mut conds = vec![range];
-            conds.extend(place.sql.iter().cloned());
-            subs.push(format!(
-                "SELECT * FROM (SELECT DISTINCT created_at, id FROM orders_consumer_suffix \
-                 WHERE {} {ORDER_DESC} LIMIT ?)",
-                conds.join(" AND ")
-            ));
-            params.extend(range_params);
-            params.extend(place.params.iter().cloned());
-            params.push(Value::Integer(limit));
-            continue;
-        }
-        let (sql, cond_params) = match cond.broad {
-            Some(broad_cond) if walk_time_index => broad_cond,
-            _ => (cond.sql, cond.params),
+            // set of matches (`+id` keeps SQLite from reading the set's rows instead).
+            Some(range) if broad && filtered && matches < DENSE_CONSUMER_MATCHES => (
+                "created_at, id FROM orders",
+                format!("+id IN (SELECT id FROM orders_consumer_suffix WHERE {SUFFIX_RANGE})"),
+                range,
+            ),
+            _ => match cond.broad {
+                Some((sql, p)) if broad => (
+                    "created_at, id FROM orders INDEXED BY orders_created",
+                    sql,
+                    p,
+                ),
+                _ => ("created_at, id FROM orders", cond.sql, cond.params),
+            },
         };
-        let mut conds = vec![sql];
+        let mut conds = vec![first];
         conds.extend(place.sql.iter().cloned());
         conds.extend(labels.sql.iter().cloned());
         conds.extend(state_cond.iter().cloned());
-        let hint = if walk_time_index {
-            " INDEXED BY orders_created"
-        } else {
-            ""
-        };
-        subs.push(format!(
-            "SELECT * FROM (SELECT created_at, id FROM orders{hint} WHERE {} {ORDER_DESC} LIMIT ?)",
-            conds.join(" AND ")
-        ));
-        params.extend(cond_params);
+        params.extend(first_params);
         params.extend(place.params.iter().cloned());
         params.extend(labels.params.iter().cloned());
+        subs.push(format!(
+            "SELECT * FROM (SELECT {source} WHERE {} {ORDER_DESC} LIMIT ?)",
+            conds.join(" AND ")
+        ));
         params.push(Value::Integer(limit));
     }
     if subs.is_empty() {
